@@ -1,0 +1,37 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Config } from '../config/config.ts';
+import * as schema from './schema.ts';
+
+export type Database = NodePgDatabase<typeof schema>;
+
+export interface PostgresHandle {
+  pool: pg.Pool;
+  db: Database;
+  close(): Promise<void>;
+}
+
+export function poolConfig(postgres: Config['postgres'], database = postgres.database): pg.PoolConfig {
+  const ssl =
+    postgres.sslmode === 'disable' || postgres.sslmode === 'allow' || postgres.sslmode === 'prefer'
+      ? undefined
+      : { rejectUnauthorized: postgres.sslmode === 'verify-ca' || postgres.sslmode === 'verify-full' };
+  return {
+    host: postgres.host,
+    port: postgres.port,
+    user: postgres.user,
+    password: postgres.password,
+    database,
+    ssl,
+    max: postgres.poolSize,
+    connectionTimeoutMillis: 5_000,
+    application_name: 'propeller-manager',
+  };
+}
+
+export function connectPostgres(postgres: Config['postgres']): PostgresHandle {
+  const pool = new pg.Pool(poolConfig(postgres));
+  // An idle client losing its server (Postgres restarting) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  return { pool, db: drizzle({ client: pool, schema }), close: () => pool.end() };
+}

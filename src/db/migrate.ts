@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../observability/logger.ts';
+import { poolConfig } from './connection.ts';
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+/** Any constant works; it only has to be the same in every manager process. */
+const MIGRATION_LOCK_KEY = 0x70726f70;
+
+async function createDatabaseIfMissing(postgres: Config['postgres'], logger: Logger): Promise<void> {
+  const probe = new pg.Client(poolConfig(postgres));
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const admin = new pg.Client(poolConfig(postgres, 'postgres'));
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(postgres.database)}`);
+    logger.info({ database: postgres.database }, 'created database');
+  } catch (error) {
+    // Another manager process created it first.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Applies the committed drizzle-kit migrations. Several processes may start at once: an advisory lock lets
+ * one migrate while the others wait, then find nothing left to do.
+ */
+export async function migrateDatabase(postgres: Config['postgres'], logger: Logger): Promise<void> {
+  await createDatabaseIfMissing(postgres, logger);
+  const client = new pg.Client(poolConfig(postgres));
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,98 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import type { MonitoringProfile } from '../domain/task.ts';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => 'bytea',
+});
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull().default('standard'),
+    state: smallint('state').notNull().default(0),
+    imageUrl: text('image_url'),
+    file: bytea('file'),
+    cliArgs: jsonb('cli_args').$type<string[]>(),
+    inputs: jsonb('inputs').$type<string[]>(),
+    env: jsonb('env').$type<Record<string, string>>(),
+    daemon: boolean('daemon').notNull().default(false),
+    latent: boolean('latent').notNull().default(false),
+    encrypted: boolean('encrypted').notNull().default(false),
+    kbsResourcePath: text('kbs_resource_path'),
+    requestedPropletId: text('requested_proplet_id'),
+    propletId: text('proplet_id'),
+    dependsOn: jsonb('depends_on').$type<string[]>(),
+    runIf: text('run_if'),
+    workflowId: uuid('workflow_id'),
+    jobId: uuid('job_id'),
+    results: jsonb('results'),
+    error: text('error'),
+    monitoringProfile: jsonb('monitoring_profile').$type<MonitoringProfile>(),
+    mode: text('mode'),
+    schedule: text('schedule'),
+    isRecurring: boolean('is_recurring').notNull().default(false),
+    timezone: text('timezone'),
+    nextRun: timestamptz('next_run'),
+    broadcast: boolean('broadcast').notNull().default(false),
+    priority: smallint('priority').notNull().default(50),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    halStoragePath: text('hal_storage_path'),
+    /** Bumped by every start; start jobs carry it, so a stale job can never dispatch a newer run. */
+    attempt: integer('attempt').notNull().default(0),
+    scheduledAt: timestamptz('scheduled_at'),
+    startTime: timestamptz('start_time'),
+    finishTime: timestamptz('finish_time'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [
+    index('idx_tasks_state').on(table.state),
+    index('idx_tasks_proplet_id').on(table.propletId),
+    index('idx_tasks_created_at').on(table.createdAt.desc(), table.id),
+    index('idx_tasks_workflow_id').on(table.workflowId),
+    index('idx_tasks_job_id').on(table.jobId),
+    index('idx_tasks_metadata').using('gin', sql`${table.metadata} jsonb_path_ops`),
+  ],
+);
+
+export const proplets = pgTable('proplets', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  taskCount: integer('task_count').notNull().default(0),
+  metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+  /** Persisted when liveness changes, not on every heartbeat: Redis holds the hot value. */
+  lastAliveAt: timestamptz('last_alive_at'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+/** Which proplet holds which running task; released when the task reaches a terminal state. */
+export const taskProplets = pgTable(
+  'task_proplets',
+  {
+    taskId: uuid('task_id')
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    propletId: text('proplet_id')
+      .notNull()
+      .references(() => proplets.id, { onDelete: 'cascade' }),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (table) => [index('idx_task_proplets_proplet_id').on(table.propletId)],
+);

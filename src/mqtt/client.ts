@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../observability/logger.ts';
+
+export type MqttSettings = Config['mqtt'] & { instanceId: string };
+
+/** One day: long enough to ride out any restart of an ingress process, short enough to clean up after it. */
+const INGRESS_SESSION_EXPIRY_S = 86_400;
+
+function baseOptions(settings: MqttSettings, clientId: string): IClientOptions {
+  return {
+    clientId,
+    // The broker authenticates the manager as upstream does: entity id and API key.
+    username: settings.entityId,
+    password: settings.apiKey === '' ? undefined : settings.apiKey,
+    protocolVersion: 5,
+    reconnectPeriod: 1_000,
+    connectTimeout: settings.timeoutMs,
+    keepalive: 30,
+  };
+}
+
+/**
+ * Client for publishing commands. Clean session with a unique id: several scheduler processes can each have
+ * one, and nothing needs to survive a restart (the queue keeps undelivered commands).
+ */
+export function connectPublisher(settings: MqttSettings, logger: Logger): MqttClient {
+  const clientId = `${settings.entityId}-pub-${settings.instanceId}-${randomBytes(4).toString('hex')}`;
+  return watch(mqtt.connect(settings.url, { ...baseOptions(settings, clientId), clean: true }), logger);
+}
+
+/**
+ * Client for the ingress: a stable id and a persistent session, so the broker keeps messages that arrive
+ * while the ingress restarts and hands them over when it reconnects.
+ */
+export function connectIngress(settings: MqttSettings, logger: Logger): MqttClient {
+  const clientId = `${settings.entityId}-ingress-${settings.instanceId}`;
+  return watch(
+    mqtt.connect(settings.url, {
+      ...baseOptions(settings, clientId),
+      clean: false,
+      properties: { sessionExpiryInterval: INGRESS_SESSION_EXPIRY_S },
+      // Subscriptions live in the broker's session; re-subscribing is only needed when it lost the session.
+      resubscribe: true,
+    }),
+    logger,
+  );
+}
+
+function watch(client: MqttClient, logger: Logger): MqttClient {
+  const log = logger.child({ mqttClientId: client.options.clientId });
+  client.on('connect', (connack) => log.info({ sessionPresent: connack.sessionPresent }, 'mqtt connected'));
+  client.on('reconnect', () => log.debug('mqtt reconnecting'));
+  client.on('offline', () => log.warn('mqtt offline'));
+  client.on('error', (error) => log.warn({ err: error }, 'mqtt error'));
+  return client;
+}
+
+/** Resolves once the client is connected, or rejects after the timeout. */
+export function waitConnected(client: MqttClient, timeoutMs: number): Promise<void> {
+  if (client.connected) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('connect', onConnect);
+      reject(new Error(`could not connect to the MQTT broker within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onConnect = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('connect', onConnect);
+  });
+}
+
+/** Publishes and waits for the broker's acknowledgement (for QoS 1 and 2), at most `timeoutMs`. */
+export function publishJson(
+  client: MqttClient,
+  topic: string,
+  payload: unknown,
+  qos: 0 | 1 | 2,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!client.connected) {
+      reject(new Error('not connected to the MQTT broker'));
+      return;
+    }
+    const timer = setTimeout(() => reject(new Error(`MQTT publish on ${topic} not acknowledged within ${timeoutMs} ms`)), timeoutMs);
+    client.publish(topic, JSON.stringify(payload), { qos }, (error) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+export async function closeClient(client: MqttClient): Promise<void> {
+  await client.endAsync();
+}

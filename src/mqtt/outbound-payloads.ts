@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import type { MonitoringProfile, Task } from '../domain/task.ts';
+
+const monitoringProfile = z.object({
+  enabled: z.boolean(),
+  interval: z.number(),
+  collect_cpu: z.boolean(),
+  collect_memory: z.boolean(),
+  collect_disk_io: z.boolean(),
+  collect_threads: z.boolean(),
+  collect_file_descriptors: z.boolean(),
+  export_to_mqtt: z.boolean(),
+  retain_history: z.boolean(),
+  history_size: z.number(),
+}) satisfies z.ZodType<MonitoringProfile>;
+
+/** The start command (spec §3.3.4), as the upstream Rust proplet decodes it. */
+export const startMessage = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  state: z.number().int(),
+  image_url: z.string().optional(),
+  file: z.string().optional(),
+  inputs: z.array(z.string()).optional(),
+  cli_args: z.array(z.string()).nullable(),
+  broadcast: z.boolean(),
+  daemon: z.boolean(),
+  latent: z.boolean(),
+  env: z.record(z.string(), z.string()).optional(),
+  encrypted: z.boolean(),
+  kbs_resource_path: z.string().optional(),
+  monitoring_profile: monitoringProfile.optional(),
+  proplet_id: z.string().optional(),
+  hal_storage_path: z.string().optional(),
+});
+
+/** The stop command (spec §3.3.5). */
+export const stopMessage = z.object({
+  id: z.string().min(1),
+  broadcast: z.boolean(),
+  proplet_id: z.string().optional(),
+});
+
+export type StartMessage = z.infer<typeof startMessage>;
+export type StopMessage = z.infer<typeof stopMessage>;
+
+const nonEmpty = <T>(value: T | null | undefined, isEmpty: (v: T) => boolean): T | undefined =>
+  value === null || value === undefined || isEmpty(value) ? undefined : value;
+
+/** Builds the start command for one proplet; optional keys are left out when empty, as upstream does. */
+export function buildStartMessage(task: Task, propletId: string): StartMessage {
+  return {
+    id: task.id,
+    name: task.name,
+    state: task.state,
+    image_url: nonEmpty(task.imageUrl, (v) => v === ''),
+    file: task.file && task.file.length > 0 ? Buffer.from(task.file).toString('base64') : undefined,
+    inputs: nonEmpty(task.inputs, (v) => v.length === 0),
+    cli_args: task.cliArgs && task.cliArgs.length > 0 ? task.cliArgs : null,
+    broadcast: false,
+    daemon: task.daemon,
+    latent: task.latent,
+    env: nonEmpty(task.env, (v) => Object.keys(v).length === 0),
+    encrypted: task.encrypted,
+    kbs_resource_path: nonEmpty(task.kbsResourcePath, (v) => v === ''),
+    monitoring_profile: task.monitoringProfile ?? undefined,
+    proplet_id: propletId,
+    hal_storage_path: nonEmpty(task.halStoragePath, (v) => v === ''),
+  };
+}
+
+export function buildStopMessage(taskId: string, propletId: string): StopMessage {
+  return { id: taskId, broadcast: false, proplet_id: propletId };
+}

@@ -1,0 +1,77 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+
+/**
+ * Every queue, every job name on it, its payload schema and its default options. Workers register one
+ * handler per job name of their queue; a missing handler is a compile error.
+ */
+const startJob = z.object({
+  taskId: z.uuid(),
+  attempt: z.number().int().positive(),
+  /** When the start was accepted (ms); the start timeout counts from here. */
+  requestedAt: z.number().int().nonnegative(),
+});
+
+const stopJob = z.object({
+  taskId: z.uuid(),
+  propletId: z.string().min(1),
+});
+
+const resultJob = z.object({
+  taskId: z.string().min(1),
+  propletId: z.string().min(1).optional(),
+  results: z.unknown(),
+  error: z.string().nullable(),
+  receivedAt: z.number().int().nonnegative(),
+});
+
+const discoveryJob = z.object({
+  propletId: z.string().min(1),
+  metadata: z.record(z.string(), z.unknown()),
+  receivedAt: z.number().int().nonnegative(),
+});
+
+const heartbeatJob = z.object({ propletId: z.string().min(1), receivedAt: z.number().int().nonnegative() });
+
+const keepCompleted = { age: 3_600, count: 1_000 };
+const keepFailed = { age: 7 * 24 * 3_600 };
+
+export const QUEUE_CATALOG = {
+  'task-start': {
+    jobs: { start: startJob },
+    // Waiting for a proplet does not consume attempts (see retryLater); attempts cover infrastructure errors.
+    options: {
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    },
+  },
+  'task-stop': {
+    jobs: { stop: stopJob },
+    options: { attempts: 20, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: keepCompleted, removeOnFail: keepFailed },
+  },
+  'task-results': {
+    jobs: { result: resultJob },
+    options: { attempts: 20, backoff: { type: 'exponential', delay: 250 }, removeOnComplete: keepCompleted, removeOnFail: keepFailed },
+  },
+  'proplet-liveness': {
+    jobs: { discovery: discoveryJob, heartbeat: heartbeatJob, offline: heartbeatJob, sweep: z.object({}) },
+    // Heartbeats are many and worthless once applied: keep none.
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: true, removeOnFail: { count: 1_000 } },
+  },
+} as const satisfies Record<string, { jobs: Record<string, z.ZodType>; options: JobsOptions }>;
+
+export type QueueName = keyof typeof QUEUE_CATALOG;
+export type JobName<Q extends QueueName> = keyof (typeof QUEUE_CATALOG)[Q]['jobs'] & string;
+export type JobData<Q extends QueueName, N extends JobName<Q>> = z.infer<
+  (typeof QUEUE_CATALOG)[Q]['jobs'][N] & z.ZodType
+>;
+
+export const QUEUE_NAMES = Object.keys(QUEUE_CATALOG) as QueueName[];
+
+/** Deterministic ids: a repeated request or a redelivered message never adds a second job. */
+export const jobIds = {
+  start: (taskId: string, attempt: number) => `start-${taskId}-${attempt}`,
+  stop: (taskId: string, attempt: number) => `stop-${taskId}-${attempt}`,
+};

@@ -1,0 +1,64 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_CATALOG, QUEUE_NAMES, type JobData, type JobName, type QueueName } from './catalog.ts';
+
+/** Producer side of every queue: typed enqueueing plus the few queue operations the services need. */
+export class JobQueues {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    readonly prefix: string,
+  ) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, {
+        connection: this.connection,
+        prefix: this.prefix,
+        defaultJobOptions: QUEUE_CATALOG[name].options,
+      });
+      // Errors surface on the calls that fail; the event would otherwise be unhandled.
+      queue.on('error', () => undefined);
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** All queues, for dashboards and health checks. */
+  all(): Queue[] {
+    return QUEUE_NAMES.map((name) => this.queue(name));
+  }
+
+  async enqueue<Q extends QueueName, N extends JobName<Q>>(
+    queue: Q,
+    name: N,
+    data: JobData<Q, N>,
+    options: JobsOptions = {},
+  ): Promise<void> {
+    await this.queue(queue).add(name, data, options);
+  }
+
+  /** Removes a waiting or delayed job; false when it is active (locked by a worker) or gone. */
+  async remove(queue: QueueName, jobId: string): Promise<boolean> {
+    const job = await this.queue(queue).getJob(jobId);
+    if (!job) return false;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Wakes delayed jobs at once, e.g. starts waiting for a proplet when one comes alive. */
+  async promoteDelayed(queue: QueueName): Promise<void> {
+    await this.queue(queue).promoteJobs();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+}

@@ -1,0 +1,66 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.ts';
+import { QUEUE_CATALOG, type JobData, type JobName, type QueueName } from './catalog.ts';
+
+/** What a handler may ask for instead of completing: run this job again later, without spending an attempt. */
+export interface RetryLater {
+  retryAfterMs: number;
+}
+
+export function retryLater(ms: number): RetryLater {
+  return { retryAfterMs: ms };
+}
+
+export interface JobContext {
+  id: string;
+  attemptsMade: number;
+  logger: Logger;
+}
+
+export type JobHandlers<Q extends QueueName> = {
+  [N in JobName<Q>]: (data: JobData<Q, N>, context: JobContext) => Promise<void | RetryLater>;
+};
+
+export interface QueueWorkerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  logger: Logger;
+}
+
+/**
+ * Consumes one queue with one handler per job name. Job data is parsed against the catalog before the
+ * handler sees it: data that does not match can never succeed, so it fails at once, unretried.
+ */
+export function startQueueWorker<Q extends QueueName>(
+  queue: Q,
+  handlers: JobHandlers<Q>,
+  options: QueueWorkerOptions,
+): Worker {
+  const schemas = QUEUE_CATALOG[queue].jobs as Record<string, { safeParse(data: unknown): { success: boolean; data?: unknown; error?: unknown } }>;
+  const logger = options.logger.child({ queue });
+
+  const worker = new Worker(
+    queue,
+    async (job: Job, token?: string) => {
+      const schema = schemas[job.name];
+      const handler = (handlers as Record<string, (data: unknown, context: JobContext) => Promise<void | RetryLater>>)[job.name];
+      if (!schema || !handler) throw new UnrecoverableError(`no handler for job '${job.name}' on queue '${queue}'`);
+      const parsed = schema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`job data does not match its schema: ${String(parsed.error)}`);
+      const context = { id: job.id ?? '', attemptsMade: job.attemptsMade, logger: logger.child({ jobId: job.id, job: job.name }) };
+      const outcome = await handler(parsed.data, context);
+      if (outcome && token) {
+        await job.moveToDelayed(Date.now() + outcome.retryAfterMs, token);
+        throw new DelayedError();
+      }
+    },
+    { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency },
+  );
+  worker.on('failed', (job, error) => {
+    logger.warn({ jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error }, 'job failed');
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
+  return worker;
+}

@@ -1,0 +1,120 @@
+import type { Redis } from 'ioredis';
+import { HEARTBEAT_SCRIPT, OFFLINE_SCRIPT, PICK_SCRIPT, SWEEP_SCRIPT } from './liveness-scripts.ts';
+
+/** Upstream keeps the last 10 heartbeat times of each proplet. */
+export const ALIVE_HISTORY_LENGTH = 10;
+const SWEEP_BATCH = 1_000;
+
+export type HeartbeatOutcome = 'came-alive' | 'still-alive' | 'ignored';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    propellerHeartbeat(...args: [...keys: string[], ...argv: (string | number)[]]): Result<number, Context>;
+    propellerOffline(...args: [...keys: string[], ...argv: (string | number)[]]): Result<number, Context>;
+    propellerSweep(...args: [...keys: string[], ...argv: (string | number)[]]): Result<string[], Context>;
+    propellerPick(...args: [...keys: string[], ...argv: (string | number)[]]): Result<string | null, Context>;
+  }
+}
+
+/**
+ * Hot liveness of proplets, kept in Redis so that heartbeats never write Postgres: only changes (a proplet
+ * coming alive or dying) are persisted, by the liveness service.
+ */
+export class LivenessStore {
+  private readonly keys;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly aliveTimeoutMs: number,
+  ) {
+    const base = `${prefix}:liveness`;
+    this.keys = {
+      beats: `${base}:beats`,
+      alive: `${base}:alive`,
+      rotation: `${base}:rotation`,
+      offline: `${base}:offline`,
+      cursor: `${base}:cursor`,
+      history: (id: string) => `${base}:history:${id}`,
+    };
+    redis.defineCommand('propellerHeartbeat', { numberOfKeys: 5, lua: HEARTBEAT_SCRIPT });
+    redis.defineCommand('propellerOffline', { numberOfKeys: 4, lua: OFFLINE_SCRIPT });
+    redis.defineCommand('propellerSweep', { numberOfKeys: 2, lua: SWEEP_SCRIPT });
+    redis.defineCommand('propellerPick', { numberOfKeys: 3, lua: PICK_SCRIPT });
+  }
+
+  async recordHeartbeat(id: string, atMs: number, nowMs = Date.now()): Promise<HeartbeatOutcome> {
+    const k = this.keys;
+    const code = await this.redis.propellerHeartbeat(
+      k.beats, k.alive, k.rotation, k.offline, k.history(id),
+      id, atMs, ALIVE_HISTORY_LENGTH, nowMs, this.aliveTimeoutMs,
+    );
+    return code === 1 ? 'came-alive' : code === -1 ? 'ignored' : 'still-alive';
+  }
+
+  /** A last will with status "offline": not alive from now on. True when it was alive until now. */
+  async recordOffline(id: string, atMs: number): Promise<boolean> {
+    const k = this.keys;
+    return (await this.redis.propellerOffline(k.beats, k.alive, k.rotation, k.offline, id, atMs)) === 1;
+  }
+
+  /** Removes proplets whose newest heartbeat is older than the alive timeout; returns them. */
+  async sweepDead(nowMs = Date.now()): Promise<Array<{ id: string; lastBeatMs: number }>> {
+    const dead: Array<{ id: string; lastBeatMs: number }> = [];
+    for (;;) {
+      const flat = await this.redis.propellerSweep(
+        this.keys.alive, this.keys.rotation, nowMs - this.aliveTimeoutMs, SWEEP_BATCH,
+      );
+      for (let i = 0; i + 1 < flat.length; i += 2) dead.push({ id: flat[i]!, lastBeatMs: Number(flat[i + 1]) });
+      if (flat.length < SWEEP_BATCH * 2) return dead;
+    }
+  }
+
+  /** The next alive proplet in the shared round-robin rotation, or undefined when none is alive. */
+  async pickNext(nowMs = Date.now()): Promise<string | undefined> {
+    const k = this.keys;
+    return (await this.redis.propellerPick(k.alive, k.rotation, k.cursor, nowMs - this.aliveTimeoutMs)) ?? undefined;
+  }
+
+  async isAlive(id: string, nowMs = Date.now()): Promise<boolean> {
+    const beat = await this.redis.zscore(this.keys.alive, id);
+    return beat !== null && Number(beat) > nowMs - this.aliveTimeoutMs;
+  }
+
+  /** Ids of the proplets alive now, in id order. */
+  async aliveIds(nowMs = Date.now()): Promise<string[]> {
+    const ids = await this.redis.zrangebyscore(this.keys.alive, `(${nowMs - this.aliveTimeoutMs}`, '+inf');
+    return ids.sort();
+  }
+
+  /** Newest heartbeat of each proplet (undefined when none was seen since Redis last started). */
+  async lastBeats(ids: readonly string[]): Promise<Map<string, number>> {
+    const beats = new Map<string, number>();
+    if (ids.length === 0) return beats;
+    const scores = await this.redis.zmscore(this.keys.beats, ...ids);
+    ids.forEach((id, i) => {
+      const score = scores[i];
+      if (score !== null && score !== undefined) beats.set(id, Number(score));
+    });
+    return beats;
+  }
+
+  /** Heartbeat times, oldest first. */
+  async history(id: string): Promise<number[]> {
+    const entries = await this.redis.lrange(this.keys.history(id), 0, -1);
+    return entries.map(Number).sort((a, b) => a - b);
+  }
+
+  /** Forgets a deleted proplet entirely. */
+  async forget(id: string): Promise<void> {
+    const k = this.keys;
+    await this.redis
+      .multi()
+      .zrem(k.beats, id)
+      .zrem(k.alive, id)
+      .zrem(k.rotation, id)
+      .hdel(k.offline, id)
+      .del(k.history(id))
+      .exec();
+  }
+}
