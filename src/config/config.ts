@@ -51,8 +51,14 @@ function toMqttUrl(address: string): string {
  * Parses the environment once. A bad value throws a ConfigError naming the variable; nothing else in the
  * code base reads process.env.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const parsed = environmentSchema.safeParse(env);
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  overrides: { roles?: string } = {},
+): Config {
+  const parsed = environmentSchema.safeParse(
+    overrides.roles ? { ...env, MANAGER_ROLES: overrides.roles } : env,
+  );
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);

@@ -9,7 +9,10 @@ const duration = (fallback: string) =>
     .transform((text, ctx) => {
       const ms = parseDurationMs(text);
       if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as 25s, 4s or 10m, got '${text}'` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration such as 25s, 4s or 10m, got '${text}'`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -67,7 +70,11 @@ export const environmentSchema = z.object({
   MANAGER_HTTP_HOST: nonEmpty('127.0.0.1'),
   MANAGER_HTTP_PORT: integer(7070, 0, 65535),
   MANAGER_MQTT_ADDRESS: mqttAddress,
-  MANAGER_MQTT_QOS: z.enum(['0', '1', '2']).default('1').transform(Number).pipe(z.union([z.literal(0), z.literal(1), z.literal(2)])),
+  MANAGER_MQTT_QOS: z
+    .enum(['0', '1', '2'])
+    .default('1')
+    .transform(Number)
+    .pipe(z.union([z.literal(0), z.literal(1), z.literal(2)])),
   MANAGER_MQTT_TIMEOUT: duration('30s'),
   MANAGER_MQTT_SHARE_GROUP: nonEmpty('propeller-ingress'),
   MANAGER_TENANT_ID: z.string().trim().min(1).optional(),
@@ -79,7 +86,9 @@ export const environmentSchema = z.object({
   MANAGER_POSTGRES_USER: nonEmpty('postgres'),
   MANAGER_POSTGRES_PASS: z.string().default(''),
   MANAGER_POSTGRES_DB: nonEmpty('propeller'),
-  MANAGER_POSTGRES_SSLMODE: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).default('disable'),
+  MANAGER_POSTGRES_SSLMODE: z
+    .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])
+    .default('disable'),
   MANAGER_POSTGRES_POOL_SIZE: integer(10, 1, 500),
   MANAGER_REDIS_URL: z
     .string()

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, inArray, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Proplet } from '../domain/proplet.ts';
 import type { Database } from './connection.ts';
 import { proplets } from './schema.ts';
@@ -27,8 +27,9 @@ export class PropletRepository {
       .insert(proplets)
       .values({ id, name: newName, metadata, createdAt: now, updatedAt: now })
       .onConflictDoUpdate({ target: proplets.id, set: { metadata, updatedAt: now } })
-      .returning({ proplet: proplets, created: sql<boolean>`(xmax = 0)` });
-    return { proplet: row!.proplet, created: row!.created };
+      .returning({ ...getTableColumns(proplets), created: sql<boolean>`(xmax = 0)` });
+    const { created, ...proplet } = row!;
+    return { proplet, created };
   }
 
   /**

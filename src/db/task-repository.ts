@@ -1,7 +1,7 @@
-import { and, count, desc, eq, inArray, sql } from 'drizzle-orm';
-import { FILE_HEAD_BYTES, fileTailOffset, redactFromPreview } from '../domain/file-redaction.ts';
+import { and, count, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { FILE_HEAD_BYTES, FILE_TAIL_BYTES, redactFromPreview } from '../domain/file-redaction.ts';
 import type { NewTask, Task } from '../domain/task.ts';
-import { TRANSITIONS, type TaskState } from '../domain/task-state.ts';
+import { TaskState as TaskStateValues, TRANSITIONS, type TaskState } from '../domain/task-state.ts';
 import type { Database } from './connection.ts';
 import { proplets, taskProplets, tasks } from './schema.ts';
 
@@ -31,7 +31,7 @@ export interface TaskPatch {
   metadata?: Record<string, unknown>;
 }
 
-const { file: _file, ...columnsWithoutFile } = tasks._.columns;
+const { file: _file, ...columnsWithoutFile } = getTableColumns(tasks);
 
 export class TaskRepository {
   constructor(private readonly db: Database) {}
@@ -50,25 +50,39 @@ export class TaskRepository {
   }
 
   /** Newest first. Reads only the ends of each Wasm file, enough to show it redacted. */
-  async list(page: { offset: number; limit: number }): Promise<{ tasks: Task[]; total: number }> {
+  async list(page: {
+    offset: number;
+    limit: number;
+    /** Only tasks whose metadata contains this object (JSON containment, served by a GIN index). */
+    metadata?: Record<string, unknown>;
+  }): Promise<{ tasks: Task[]; total: number }> {
+    const filter = page.metadata
+      ? sql`${tasks.metadata} @> ${JSON.stringify(page.metadata)}::jsonb`
+      : undefined;
     const fileLength = sql<number>`coalesce(octet_length(${tasks.file}), 0)`;
     const rows = await this.db
       .select({
         ...columnsWithoutFile,
         fileLength,
         fileHead: sql<Buffer | null>`substring(${tasks.file} from 1 for ${FILE_HEAD_BYTES})`,
-        fileTail: sql<Buffer | null>`substring(${tasks.file} from (3 * greatest(ceil(octet_length(${tasks.file}) / 3.0)::int - 5, 0)) + 1)`,
+        // From the start of the last base64 groups, so the tail encodes exactly like the end of the whole file.
+        fileTail: sql<Buffer | null>`substring(${tasks.file} from (3 * greatest(ceil(octet_length(${tasks.file}) / 3.0)::int - ${FILE_TAIL_BYTES / 3}, 0)) + 1)`,
       })
       .from(tasks)
+      .where(filter)
       .orderBy(desc(tasks.createdAt), tasks.id)
       .offset(page.offset)
       .limit(page.limit);
-    const [totalRow] = await this.db.select({ total: count() }).from(tasks);
+    const [totalRow] = await this.db.select({ total: count() }).from(tasks).where(filter);
     return {
       total: totalRow?.total ?? 0,
       tasks: rows.map(({ fileLength: length, fileHead, fileTail, ...row }) => ({
         ...toTask({ ...row, file: null }),
-        filePreview: redactFromPreview(Number(length), fileHead ?? Buffer.alloc(0), fileTail ?? Buffer.alloc(0)),
+        filePreview: redactFromPreview(
+          Number(length),
+          fileHead ?? Buffer.alloc(0),
+          fileTail ?? Buffer.alloc(0),
+        ),
       })),
     };
   }
@@ -80,7 +94,11 @@ export class TaskRepository {
     lockedStates: readonly TaskState[],
   ): Promise<{ task: Task } | { lockedIn: TaskState } | undefined> {
     return this.db.transaction(async (tx) => {
-      const [current] = await tx.select({ state: tasks.state }).from(tasks).where(eq(tasks.id, id)).for('update');
+      const [current] = await tx
+        .select({ state: tasks.state })
+        .from(tasks)
+        .where(eq(tasks.id, id))
+        .for('update');
       if (!current) return undefined;
       if (lockedStates.includes(current.state as TaskState)) return { lockedIn: current.state as TaskState };
       const [row] = await tx
@@ -124,6 +142,14 @@ export class TaskRepository {
     return row ? toTask(row) : undefined;
   }
 
+  /** Scheduled → Pending again, when the start could not be queued; the client may simply start again. */
+  async unschedule(id: string, attempt: number): Promise<void> {
+    await this.db
+      .update(tasks)
+      .set({ state: TaskStateValues.Pending, scheduledAt: null, updatedAt: new Date() })
+      .where(and(eq(tasks.id, id), eq(tasks.attempt, attempt), eq(tasks.state, TRANSITIONS.schedule.to)));
+  }
+
   /** Scheduled → Running on `propletId`: the pin and the proplet's task count change in the same transaction. */
   async markDispatched(id: string, attempt: number, propletId: string, now: Date): Promise<boolean> {
     return this.db.transaction(async (tx) => {
@@ -131,7 +157,11 @@ export class TaskRepository {
         .update(tasks)
         .set({ state: TRANSITIONS.dispatch.to, propletId, startTime: now, updatedAt: now })
         .where(
-          and(eq(tasks.id, id), eq(tasks.attempt, attempt), inArray(tasks.state, [...TRANSITIONS.dispatch.from])),
+          and(
+            eq(tasks.id, id),
+            eq(tasks.attempt, attempt),
+            inArray(tasks.state, [...TRANSITIONS.dispatch.from]),
+          ),
         )
         .returning({ id: tasks.id });
       if (updated.length === 0) return false;
@@ -148,7 +178,7 @@ export class TaskRepository {
   }
 
   /** Undoes markDispatched when the start message could not be published, so the job can try again. */
-  async revertDispatch(id: string, attempt: number, propletId: string): Promise<void> {
+  async revertDispatch(id: string, attempt: number): Promise<void> {
     await this.db.transaction(async (tx) => {
       const reverted = await tx
         .update(tasks)

@@ -15,20 +15,15 @@ export function redactFile(file: Uint8Array | null | undefined): string | undefi
   return redactBase64(Buffer.from(file).toString('base64'));
 }
 
-/** Bytes a list query loads from the start and the end of a file instead of the whole file. */
+/**
+ * Bytes a list query loads from the start and the end of a file instead of the whole file. The tail starts
+ * at a multiple of 3 (a base64 group), FILE_TAIL_BYTES / 3 groups before the end.
+ */
 export const FILE_HEAD_BYTES = 15;
 export const FILE_TAIL_BYTES = 15;
 
 /**
- * Offset (0-based) of the tail a list query loads: the start of the last five base64 groups, so the tail's
- * encoding ends exactly like the whole file's encoding.
- */
-export function fileTailOffset(length: number): number {
-  return Math.max(0, 3 * (Math.ceil(length / 3) - FILE_TAIL_BYTES / 3));
-}
-
-/**
- * The redacted form computed from the file's length, its first bytes and the bytes from fileTailOffset on,
+ * The redacted form computed from the file's length, its first bytes and its last base64 groups,
  * so listing tasks never reads whole Wasm binaries. Equals redactFile(whole file).
  */
 export function redactFromPreview(length: number, head: Uint8Array, tail: Uint8Array): string | undefined {

@@ -60,5 +60,16 @@ export interface Task {
 
 export type NewTask = Omit<
   Task,
-  'id' | 'state' | 'propletId' | 'results' | 'error' | 'attempt' | 'startTime' | 'finishTime' | 'createdAt' | 'updatedAt' | 'nextRun' | 'filePreview'
+  | 'id'
+  | 'state'
+  | 'propletId'
+  | 'results'
+  | 'error'
+  | 'attempt'
+  | 'startTime'
+  | 'finishTime'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'nextRun'
+  | 'filePreview'
 >;

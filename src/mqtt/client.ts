@@ -86,7 +86,10 @@ export function publishJson(
       reject(new Error('not connected to the MQTT broker'));
       return;
     }
-    const timer = setTimeout(() => reject(new Error(`MQTT publish on ${topic} not acknowledged within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`MQTT publish on ${topic} not acknowledged within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     client.publish(topic, JSON.stringify(payload), { qos }, (error) => {
       clearTimeout(timer);
       if (error) reject(error);

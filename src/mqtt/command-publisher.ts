@@ -23,6 +23,12 @@ export class CommandPublisher {
   }
 
   private publish(suffix: string, message: unknown): Promise<void> {
-    return publishJson(this.client, `${this.base}/${suffix}`, message, this.settings.qos, this.settings.timeoutMs);
+    return publishJson(
+      this.client,
+      `${this.base}/${suffix}`,
+      message,
+      this.settings.qos,
+      this.settings.timeoutMs,
+    );
   }
 }

@@ -3,7 +3,10 @@ import { z } from 'zod';
 /** Proplet ids are MQTT client ids; bounded so a hostile payload cannot bloat keys and rows. */
 const propletId = z.string().trim().min(1).max(255);
 
-const optionalText = z.string().nullish().transform((value) => value ?? undefined);
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? undefined);
 
 /** Upstream reads total_memory_bytes as 0 for want of float parsing; we keep the number. */
 const byteCount = z
@@ -18,7 +21,10 @@ export const discoveryPayload = z.object({
   metadata: z
     .object({
       description: optionalText,
-      tags: z.array(z.string()).nullish().transform((value) => value ?? undefined),
+      tags: z
+        .array(z.string())
+        .nullish()
+        .transform((value) => value ?? undefined),
       location: optionalText,
       ip: optionalText,
       environment: optionalText,

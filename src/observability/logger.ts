@@ -11,7 +11,16 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
     level,
     base: { service: 'propeller-manager', ...base },
     redact: {
-      paths: ['file', '*.file', 'password', '*.password', 'apiKey', '*.apiKey', 'authorization', '*.authorization'],
+      paths: [
+        'file',
+        '*.file',
+        'password',
+        '*.password',
+        'apiKey',
+        '*.apiKey',
+        'authorization',
+        '*.authorization',
+      ],
       remove: true,
     },
   });

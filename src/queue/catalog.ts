@@ -6,14 +6,14 @@ import { z } from 'zod';
  * handler per job name of their queue; a missing handler is a compile error.
  */
 const startJob = z.object({
-  taskId: z.uuid(),
+  taskId: z.guid(),
   attempt: z.number().int().positive(),
   /** When the start was accepted (ms); the start timeout counts from here. */
   requestedAt: z.number().int().nonnegative(),
 });
 
 const stopJob = z.object({
-  taskId: z.uuid(),
+  taskId: z.guid(),
   propletId: z.string().min(1),
 });
 
@@ -49,16 +49,31 @@ export const QUEUE_CATALOG = {
   },
   'task-stop': {
     jobs: { stop: stopJob },
-    options: { attempts: 20, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: keepCompleted, removeOnFail: keepFailed },
+    options: {
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    },
   },
   'task-results': {
     jobs: { result: resultJob },
-    options: { attempts: 20, backoff: { type: 'exponential', delay: 250 }, removeOnComplete: keepCompleted, removeOnFail: keepFailed },
+    options: {
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 250 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    },
   },
   'proplet-liveness': {
     jobs: { discovery: discoveryJob, heartbeat: heartbeatJob, offline: heartbeatJob, sweep: z.object({}) },
     // Heartbeats are many and worthless once applied: keep none.
-    options: { attempts: 5, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: true, removeOnFail: { count: 1_000 } },
+    options: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: true,
+      removeOnFail: { count: 1_000 },
+    },
   },
 } as const satisfies Record<string, { jobs: Record<string, z.ZodType>; options: JobsOptions }>;
 

@@ -57,6 +57,20 @@ export class JobQueues {
     await this.queue(queue).promoteJobs();
   }
 
+  /**
+   * Runs a job every `everyMs` through a BullMQ job scheduler: however many processes call this, Redis holds
+   * one schedule and each tick is one job, taken by one worker.
+   */
+  async every<Q extends QueueName, N extends JobName<Q>>(
+    queue: Q,
+    schedulerId: string,
+    everyMs: number,
+    name: N,
+    data: JobData<Q, N>,
+  ): Promise<void> {
+    await this.queue(queue).upsertJobScheduler(schedulerId, { every: everyMs }, { name, data });
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.queues.clear();

@@ -38,18 +38,29 @@ export function startQueueWorker<Q extends QueueName>(
   handlers: JobHandlers<Q>,
   options: QueueWorkerOptions,
 ): Worker {
-  const schemas = QUEUE_CATALOG[queue].jobs as Record<string, { safeParse(data: unknown): { success: boolean; data?: unknown; error?: unknown } }>;
+  const schemas = QUEUE_CATALOG[queue].jobs as Record<
+    string,
+    { safeParse(data: unknown): { success: boolean; data?: unknown; error?: unknown } }
+  >;
   const logger = options.logger.child({ queue });
 
   const worker = new Worker(
     queue,
     async (job: Job, token?: string) => {
       const schema = schemas[job.name];
-      const handler = (handlers as Record<string, (data: unknown, context: JobContext) => Promise<void | RetryLater>>)[job.name];
-      if (!schema || !handler) throw new UnrecoverableError(`no handler for job '${job.name}' on queue '${queue}'`);
+      const handler = (
+        handlers as Record<string, (data: unknown, context: JobContext) => Promise<void | RetryLater>>
+      )[job.name];
+      if (!schema || !handler)
+        throw new UnrecoverableError(`no handler for job '${job.name}' on queue '${queue}'`);
       const parsed = schema.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError(`job data does not match its schema: ${String(parsed.error)}`);
-      const context = { id: job.id ?? '', attemptsMade: job.attemptsMade, logger: logger.child({ jobId: job.id, job: job.name }) };
+      if (!parsed.success)
+        throw new UnrecoverableError(`job data does not match its schema: ${String(parsed.error)}`);
+      const context = {
+        id: job.id ?? '',
+        attemptsMade: job.attemptsMade,
+        logger: logger.child({ jobId: job.id, job: job.name }),
+      };
       const outcome = await handler(parsed.data, context);
       if (outcome && token) {
         await job.moveToDelayed(Date.now() + outcome.retryAfterMs, token);
@@ -59,7 +70,10 @@ export function startQueueWorker<Q extends QueueName>(
     { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency },
   );
   worker.on('failed', (job, error) => {
-    logger.warn({ jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error }, 'job failed');
+    logger.warn(
+      { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error },
+      'job failed',
+    );
   });
   worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
   return worker;

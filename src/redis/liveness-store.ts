@@ -7,13 +7,12 @@ const SWEEP_BATCH = 1_000;
 
 export type HeartbeatOutcome = 'came-alive' | 'still-alive' | 'ignored';
 
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    propellerHeartbeat(...args: [...keys: string[], ...argv: (string | number)[]]): Result<number, Context>;
-    propellerOffline(...args: [...keys: string[], ...argv: (string | number)[]]): Result<number, Context>;
-    propellerSweep(...args: [...keys: string[], ...argv: (string | number)[]]): Result<string[], Context>;
-    propellerPick(...args: [...keys: string[], ...argv: (string | number)[]]): Result<string | null, Context>;
-  }
+/** The scripts below, as ioredis adds them to the client with defineCommand. */
+interface LivenessCommands {
+  propellerHeartbeat(...keysThenArgs: Array<string | number>): Promise<number>;
+  propellerOffline(...keysThenArgs: Array<string | number>): Promise<number>;
+  propellerSweep(...keysThenArgs: Array<string | number>): Promise<string[]>;
+  propellerPick(...keysThenArgs: Array<string | number>): Promise<string | null>;
 }
 
 /**
@@ -22,6 +21,8 @@ declare module 'ioredis' {
  */
 export class LivenessStore {
   private readonly keys;
+
+  private readonly scripts: LivenessCommands;
 
   constructor(
     private readonly redis: Redis,
@@ -41,13 +42,22 @@ export class LivenessStore {
     redis.defineCommand('propellerOffline', { numberOfKeys: 4, lua: OFFLINE_SCRIPT });
     redis.defineCommand('propellerSweep', { numberOfKeys: 2, lua: SWEEP_SCRIPT });
     redis.defineCommand('propellerPick', { numberOfKeys: 3, lua: PICK_SCRIPT });
+    this.scripts = redis as unknown as LivenessCommands;
   }
 
   async recordHeartbeat(id: string, atMs: number, nowMs = Date.now()): Promise<HeartbeatOutcome> {
     const k = this.keys;
-    const code = await this.redis.propellerHeartbeat(
-      k.beats, k.alive, k.rotation, k.offline, k.history(id),
-      id, atMs, ALIVE_HISTORY_LENGTH, nowMs, this.aliveTimeoutMs,
+    const code = await this.scripts.propellerHeartbeat(
+      k.beats,
+      k.alive,
+      k.rotation,
+      k.offline,
+      k.history(id),
+      id,
+      atMs,
+      ALIVE_HISTORY_LENGTH,
+      nowMs,
+      this.aliveTimeoutMs,
     );
     return code === 1 ? 'came-alive' : code === -1 ? 'ignored' : 'still-alive';
   }
@@ -55,17 +65,21 @@ export class LivenessStore {
   /** A last will with status "offline": not alive from now on. True when it was alive until now. */
   async recordOffline(id: string, atMs: number): Promise<boolean> {
     const k = this.keys;
-    return (await this.redis.propellerOffline(k.beats, k.alive, k.rotation, k.offline, id, atMs)) === 1;
+    return (await this.scripts.propellerOffline(k.beats, k.alive, k.rotation, k.offline, id, atMs)) === 1;
   }
 
   /** Removes proplets whose newest heartbeat is older than the alive timeout; returns them. */
   async sweepDead(nowMs = Date.now()): Promise<Array<{ id: string; lastBeatMs: number }>> {
     const dead: Array<{ id: string; lastBeatMs: number }> = [];
     for (;;) {
-      const flat = await this.redis.propellerSweep(
-        this.keys.alive, this.keys.rotation, nowMs - this.aliveTimeoutMs, SWEEP_BATCH,
+      const flat = await this.scripts.propellerSweep(
+        this.keys.alive,
+        this.keys.rotation,
+        nowMs - this.aliveTimeoutMs,
+        SWEEP_BATCH,
       );
-      for (let i = 0; i + 1 < flat.length; i += 2) dead.push({ id: flat[i]!, lastBeatMs: Number(flat[i + 1]) });
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        dead.push({ id: flat[i]!, lastBeatMs: Number(flat[i + 1]) });
       if (flat.length < SWEEP_BATCH * 2) return dead;
     }
   }
@@ -73,7 +87,10 @@ export class LivenessStore {
   /** The next alive proplet in the shared round-robin rotation, or undefined when none is alive. */
   async pickNext(nowMs = Date.now()): Promise<string | undefined> {
     const k = this.keys;
-    return (await this.redis.propellerPick(k.alive, k.rotation, k.cursor, nowMs - this.aliveTimeoutMs)) ?? undefined;
+    return (
+      (await this.scripts.propellerPick(k.alive, k.rotation, k.cursor, nowMs - this.aliveTimeoutMs)) ??
+      undefined
+    );
   }
 
   async isAlive(id: string, nowMs = Date.now()): Promise<boolean> {

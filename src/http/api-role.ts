@@ -1,0 +1,32 @@
+import type { Resources } from '../resources.ts';
+import type { RoleHandle } from '../role.ts';
+import { buildInfo } from '../observability/build-info.ts';
+import { HealthService } from '../services/health-service.ts';
+import { PropletService } from '../services/proplet-service.ts';
+import { TaskService } from '../services/task-service.ts';
+import { createApp } from './app.ts';
+import { boundPort, closeServer, listen } from './server.ts';
+
+/** Inline Wasm travels in one MQTT message; 10 MiB matches the upstream proplet's packet limit. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
+  const { config, logger } = resources;
+  const log = logger.child({ role: 'api' });
+  const app = createApp({
+    tasks: new TaskService(resources.tasks, resources.queues, log),
+    proplets: new PropletService(resources.proplets, resources.liveness),
+    health: new HealthService({
+      postgres: () => resources.postgres.pool.query('SELECT 1'),
+      redis: () => resources.redis.ping(),
+    }),
+    build: buildInfo(),
+    instanceId: config.mqtt.entityId,
+    maxBodyBytes: MAX_BODY_BYTES,
+    logger: log,
+  });
+  const server = await listen(app, config.http.host, config.http.port);
+  const port = boundPort(server);
+  log.info({ host: config.http.host, port }, 'HTTP API listening');
+  return { name: 'api', port, stop: () => closeServer(server) };
+}

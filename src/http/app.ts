@@ -1,0 +1,35 @@
+import express, { type Express } from 'express';
+import type { Logger } from '../observability/logger.ts';
+import type { BuildInfo } from '../observability/build-info.ts';
+import type { HealthService } from '../services/health-service.ts';
+import type { PropletService } from '../services/proplet-service.ts';
+import type { TaskService } from '../services/task-service.ts';
+import { errorHandler, notFound } from './errors.ts';
+import { requestLog } from './request-log.ts';
+import { healthRoutes } from './routes/health-routes.ts';
+import { propletRoutes } from './routes/proplet-routes.ts';
+import { taskRoutes } from './routes/task-routes.ts';
+
+export interface AppDependencies {
+  tasks: TaskService;
+  proplets: PropletService;
+  health: HealthService;
+  build: BuildInfo;
+  /** Reported as `instance_id` by /health, as upstream does with its entity id. */
+  instanceId: string;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/** The HTTP API (spec §1), without listening: tests and the api role mount it as they need. */
+export function createApp(deps: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestLog(deps.logger));
+  app.use('/health', healthRoutes(deps.health, deps.build, deps.instanceId));
+  app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes));
+  app.use('/proplets', propletRoutes(deps.proplets));
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,56 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { DomainError } from '../domain/errors.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/** Errors thrown by Express's body parser carry a status and a type. */
+interface BodyParserError {
+  status?: number;
+  type?: string;
+}
+
+function bodyParserMessage(error: BodyParserError): string | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return 'malformed JSON body';
+    case 'entity.too.large':
+      return 'request body too large';
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return 'unsupported content encoding';
+    case 'request.aborted':
+      return 'request aborted';
+    default:
+      return undefined;
+  }
+}
+
+/** The one place errors become HTTP responses: `{"error": "..."}` with the status the error carries. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (error instanceof DomainError) {
+      logger.warn(
+        { method: req.method, path: req.path, status: error.status, error: error.message },
+        'request refused',
+      );
+      res.status(error.status).json({ error: error.message });
+      return;
+    }
+    const parserMessage = bodyParserMessage(error as BodyParserError);
+    if (parserMessage) {
+      const status = (error as BodyParserError).status ?? 400;
+      logger.warn({ method: req.method, path: req.path, status, error: parserMessage }, 'request refused');
+      res.status(status).json({ error: parserMessage });
+      return;
+    }
+    logger.error({ method: req.method, path: req.path, err: error }, 'request failed');
+    if (!res.headersSent) res.status(500).json({ error: 'internal error' });
+  };
+}
+
+export const notFound: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: 'not found' });
+};
+
+export const methodNotAllowed: RequestHandler = (_req, res) => {
+  res.status(405).json({ error: 'method not allowed' });
+};

@@ -1,0 +1,62 @@
+import { Router } from 'express';
+import { ValidationError } from '../../domain/errors.ts';
+import type { PropletService, PropletStatus } from '../../services/proplet-service.ts';
+import { methodNotAllowed } from '../errors.ts';
+import { handle } from '../handle.ts';
+import { requireNonEmpty, requireUuid } from '../schemas/ids.ts';
+import { parsePage } from '../schemas/pagination.ts';
+import { toPropletJson } from '../schemas/proplet-view.ts';
+
+/** Lists other than tasks accept any limit upstream; ours stops at a size one response can carry. */
+const PAGE_BOUNDS = { minLimit: 0, maxLimit: 1_000 };
+
+function parseStatus(raw: unknown): PropletStatus | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'active' || raw === 'inactive') return raw;
+  throw new ValidationError("invalid value provided: status must be 'active' or 'inactive'");
+}
+
+export function propletRoutes(proplets: PropletService): Router {
+  const router = Router();
+
+  router
+    .route('/')
+    .get(
+      handle(async (req, res) => {
+        const page = parsePage(req.query, PAGE_BOUNDS);
+        const status = parseStatus(req.query.status);
+        const { proplets: found, total } = await proplets.list({ ...page, status });
+        res.json({ ...page, total, proplets: found.map(toPropletJson) });
+      }),
+    )
+    .all(methodNotAllowed);
+
+  router
+    .route('/:propletId')
+    .get(
+      handle(async (req, res) => {
+        res.json(toPropletJson(await proplets.get(requireUuid(req.params.propletId, 'proplet id'))));
+      }),
+    )
+    .delete(
+      handle(async (req, res) => {
+        await proplets.delete(requireUuid(req.params.propletId, 'proplet id'));
+        res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed);
+
+  router
+    .route('/:propletId/alive-history')
+    .get(
+      handle(async (req, res) => {
+        const id = requireNonEmpty(req.params.propletId, 'proplet id');
+        const page = parsePage(req.query, PAGE_BOUNDS);
+        const { history, total } = await proplets.aliveHistory(id, page);
+        res.json({ ...page, total, history: history.map((at) => at.toISOString()) });
+      }),
+    )
+    .all(methodNotAllowed);
+
+  return router;
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import type { TaskPatch } from '../../db/task-repository.ts';
+import type { NewTask } from '../../domain/task.ts';
+import { monitoringProfileInput } from './monitoring-profile.ts';
+
+const METADATA_LIMIT_BYTES = 1024 * 1024;
+const DEFAULT_PRIORITY = 50;
+
+/** `file` arrives as standard, padded base64 (Go's []byte encoding). */
+const base64File = z
+  .string()
+  .refine((text) => text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text), {
+    message: 'must be standard base64 (the bytes of a .wasm file)',
+  })
+  .transform((text) => Buffer.from(text, 'base64'));
+
+/** Upstream clients send inputs as strings; people also send numbers. Both are kept as text. */
+const inputs = z
+  .array(z.union([z.string(), z.number().finite().transform(String)]), {
+    message: 'must be a list of strings or numbers',
+  })
+  .nullish();
+
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+const metadata = z
+  .record(z.string(), z.unknown(), { message: 'must be a JSON object' })
+  .nullish()
+  .refine((value) => value == null || Buffer.byteLength(JSON.stringify(value)) <= METADATA_LIMIT_BYTES, {
+    message: 'must be at most 1 MiB of JSON',
+  });
+
+/** Fields a client may set; server-owned fields (id, state, results, times…) are accepted and ignored. */
+const taskFields = z.object({
+  name: text(255).optional(),
+  kind: z.enum(['standard', 'federated']).optional(),
+  image_url: text(2048).nullish(),
+  file: z.union([z.literal(''), base64File]).nullish(),
+  cli_args: z.array(z.string()).nullish(),
+  inputs,
+  env: z.record(z.string(), z.string(), { message: 'must map names to string values' }).nullish(),
+  daemon: z.boolean().nullish(),
+  latent: z.boolean().nullish(),
+  encrypted: z.boolean().nullish(),
+  kbs_resource_path: text(2048).nullish(),
+  proplet_id: text(255).nullish(),
+  depends_on: z.array(z.guid()).nullish(),
+  run_if: z.enum(['', 'success', 'failure'], { message: "must be 'success' or 'failure'" }).nullish(),
+  workflow_id: z.union([z.literal(''), z.guid()]).nullish(),
+  job_id: z.union([z.literal(''), z.guid()]).nullish(),
+  monitoring_profile: monitoringProfileInput.nullish(),
+  mode: z.enum(['', 'infer', 'train']).nullish(),
+  schedule: text(255).nullish(),
+  is_recurring: z.boolean().nullish(),
+  timezone: text(64).nullish(),
+  broadcast: z.boolean().nullish(),
+  priority: z.number().int('must be an integer').min(0).max(100, 'must be from 0 to 100').nullish(),
+  metadata,
+  hal_storage_path: text(4096).nullish(),
+});
+
+const emptyToNull = <T>(value: T | '' | null | undefined): T | null =>
+  value === undefined || value === null || value === '' ? null : value;
+
+export const createTaskBody = taskFields
+  .extend({ name: z.string({ message: 'required' }).trim().min(1, 'missing identity name').max(255) })
+  .refine((body) => !(body.broadcast && body.proplet_id), {
+    message: 'broadcast and proplet_id cannot be used together',
+    path: ['proplet_id'],
+  })
+  .transform((body): NewTask => ({
+    name: body.name,
+    kind: body.kind ?? 'standard',
+    imageUrl: emptyToNull(body.image_url),
+    file: body.file && body.file.length > 0 ? body.file : null,
+    cliArgs: body.cli_args ?? null,
+    inputs: body.inputs ?? null,
+    env: body.env ?? null,
+    daemon: body.daemon ?? false,
+    latent: body.latent ?? false,
+    encrypted: body.encrypted ?? false,
+    kbsResourcePath: emptyToNull(body.kbs_resource_path),
+    requestedPropletId: emptyToNull(body.proplet_id),
+    dependsOn: body.depends_on && body.depends_on.length > 0 ? body.depends_on : null,
+    runIf: emptyToNull(body.run_if),
+    workflowId: emptyToNull(body.workflow_id),
+    jobId: emptyToNull(body.job_id),
+    monitoringProfile: body.monitoring_profile ?? null,
+    mode: emptyToNull(body.mode),
+    schedule: emptyToNull(body.schedule),
+    isRecurring: body.is_recurring ?? false,
+    timezone: emptyToNull(body.timezone),
+    broadcast: body.broadcast ?? false,
+    // Upstream treats 0 as "not set".
+    priority: body.priority || DEFAULT_PRIORITY,
+    metadata: body.metadata ?? null,
+    halStoragePath: emptyToNull(body.hal_storage_path),
+  }));
+
+/**
+ * A partial update. Like upstream, only the fields a client sent with a value are changed, so a client that
+ * sends a whole task with empty fields does not wipe anything (in particular not a schedule).
+ */
+export const updateTaskBody = taskFields.transform((body): TaskPatch => {
+  const patch: TaskPatch = {};
+  if (body.name && body.name.trim() !== '') patch.name = body.name.trim();
+  if (body.inputs) patch.inputs = body.inputs;
+  if (body.file && body.file.length > 0) patch.file = body.file;
+  if (body.image_url) patch.imageUrl = body.image_url;
+  if (body.env) patch.env = body.env;
+  if (body.cli_args) patch.cliArgs = body.cli_args;
+  if (body.priority) patch.priority = body.priority;
+  if (body.metadata) patch.metadata = body.metadata;
+  return patch;
+});

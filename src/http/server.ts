@@ -1,0 +1,30 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+
+/**
+ * Listens and resolves once bound. Express 5's app.listen passes a bind error (EADDRINUSE) to the callback
+ * instead of throwing, so we listen on a node:http server and reject on its 'error' event.
+ */
+export function listen(app: Express, host: string, port: number): Promise<Server> {
+  const server = createServer(app);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+export function boundPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // Keep-alive connections would hold close() open until they time out.
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,81 @@
+import type { z } from 'zod';
+import { mqttMessagesIn, mqttMessagesRejected } from '../observability/metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { JobQueues } from '../queue/job-queues.ts';
+import { compactMetadata, discoveryPayload, heartbeatPayload, resultPayload } from './inbound-payloads.ts';
+import { PROPLET_TOPICS, propletTopicKind, type PropletTopicKind } from './topics.ts';
+
+const SCHEMAS = {
+  create: discoveryPayload,
+  alive: heartbeatPayload,
+  results: resultPayload,
+} as const satisfies Record<PropletTopicKind, z.ZodType>;
+
+/**
+ * Turns a message on a proplet topic into a queue job. A payload that is not a JSON object or does not match
+ * its schema is logged and counted, then dropped: it can never become valid by being retried.
+ */
+export class PropletMessageRouter {
+  constructor(
+    private readonly base: string,
+    private readonly queues: JobQueues,
+    private readonly logger: Logger,
+  ) {}
+
+  async route(topic: string, payload: Buffer, receivedAt = Date.now()): Promise<void> {
+    const kind = propletTopicKind(this.base, topic);
+    if (!kind) return;
+    const label = PROPLET_TOPICS[kind];
+    mqttMessagesIn.inc({ topic: label });
+
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return this.reject(label, 'not JSON', payload.length);
+    }
+    const parsed = SCHEMAS[kind].safeParse(json);
+    if (!parsed.success)
+      return this.reject(label, parsed.error.issues[0]?.message ?? 'schema', payload.length, parsed.error);
+
+    switch (kind) {
+      case 'create': {
+        const data = parsed.data as z.infer<typeof discoveryPayload>;
+        await this.queues.enqueue('proplet-liveness', 'discovery', {
+          propletId: data.proplet_id,
+          metadata: compactMetadata(data.metadata),
+          receivedAt,
+        });
+        return;
+      }
+      case 'alive': {
+        const data = parsed.data as z.infer<typeof heartbeatPayload>;
+        // A last will says "offline": the proplet is gone now, not in 25 seconds (Decision 2).
+        const name = data.status === 'offline' ? 'offline' : 'heartbeat';
+        await this.queues.enqueue('proplet-liveness', name, { propletId: data.proplet_id, receivedAt });
+        return;
+      }
+      case 'results': {
+        const data = parsed.data as z.infer<typeof resultPayload>;
+        await this.queues.enqueue('task-results', 'result', {
+          taskId: data.task_id,
+          propletId: data.proplet_id,
+          results: data.results ?? null,
+          error: data.error ?? null,
+          receivedAt,
+        });
+        return;
+      }
+    }
+  }
+
+  private reject(topic: string, reason: string, bytes: number, detail?: unknown): void {
+    const kind = reason === 'not JSON' ? 'not_json' : 'schema';
+    mqttMessagesRejected.inc({ topic, reason: kind });
+    // The payload itself is not logged: it may be large, or carry what should not reach logs.
+    this.logger.warn(
+      { topic, reason, bytes, detail: detail instanceof Error ? detail.message : undefined },
+      'MQTT payload rejected',
+    );
+  }
+}

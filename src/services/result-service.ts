@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import type { TaskRepository } from '../db/task-repository.ts';
+import { isTerminal, TaskState } from '../domain/task-state.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { JobData } from '../queue/catalog.ts';
+
+const isUuid = (value: string) => z.guid().safeParse(value).success;
+
+/**
+ * Applies results published by proplets. The transition is conditional (Running, and held by the proplet
+ * that sent it), so a duplicate, a late result after a stop, or a result from a proplet that does not hold
+ * the task changes nothing.
+ */
+export class ResultService {
+  constructor(private readonly tasks: TaskRepository) {}
+
+  async apply(result: JobData<'task-results', 'result'>, logger: Logger): Promise<void> {
+    const log = logger.child({ taskId: result.taskId, propletId: result.propletId });
+    const failed = typeof result.error === 'string' && result.error !== '';
+    if (isUuid(result.taskId)) {
+      const applied = await this.tasks.finish(
+        result.taskId,
+        [TaskState.Running],
+        {
+          state: failed ? TaskState.Failed : TaskState.Completed,
+          results: result.results ?? null,
+          error: failed ? result.error : null,
+          finishTime: new Date(result.receivedAt),
+        },
+        result.propletId,
+      );
+      if (applied) {
+        log.info({ state: applied.state }, failed ? 'task failed' : 'task completed');
+        return;
+      }
+    }
+    log.warn({ reason: await this.whyIgnored(result) }, 'result ignored');
+  }
+
+  private async whyIgnored(result: JobData<'task-results', 'result'>): Promise<string> {
+    const task = isUuid(result.taskId) ? await this.tasks.findById(result.taskId) : undefined;
+    if (!task) return 'unknown task';
+    if (isTerminal(task.state)) return 'the task is already finished (duplicate, or it was stopped)';
+    if (task.state !== TaskState.Running) return 'the task is not running';
+    return `the task is held by proplet ${task.propletId ?? 'none'}`;
+  }
+}

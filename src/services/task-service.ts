@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { TaskPatch, TaskRepository } from '../db/task-repository.ts';
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../domain/errors.ts';
+import type { NewTask, Task } from '../domain/task.ts';
+import { ACTIVE_STATES, stateName, TaskState } from '../domain/task-state.ts';
+import type { Logger } from '../observability/logger.ts';
+import { jobIds } from '../queue/catalog.ts';
+import type { JobQueues } from '../queue/job-queues.ts';
+
+export const STOPPED_BY_USER = 'stopped by user';
+
+/** Why a task cannot be started, or undefined when it can: a proplet would otherwise drop the start silently. */
+export function startProblem(task: Task): string | undefined {
+  const hasFile = task.file !== null && task.file.length > 0;
+  const hasImage = task.imageUrl !== null && task.imageUrl !== '';
+  if (task.encrypted) {
+    if (!hasImage) return 'an encrypted task needs an image_url';
+    if (hasFile) return 'an encrypted task takes its Wasm from image_url only; remove file';
+    return undefined;
+  }
+  if (!hasFile && !hasImage)
+    return 'the task has neither file nor image_url: upload a .wasm file or set image_url';
+  if (task.broadcast) return 'broadcast tasks cannot be started yet by this manager';
+  return undefined;
+}
+
+/** Use cases on tasks, as the HTTP API offers them. */
+export class TaskService {
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly queues: JobQueues,
+    private readonly logger: Logger,
+  ) {}
+
+  create(task: NewTask): Promise<Task> {
+    return this.tasks.insert({ ...task, id: randomUUID() });
+  }
+
+  async get(id: string): Promise<Task> {
+    const task = await this.tasks.findById(id);
+    if (!task) throw new NotFoundError(`task ${id} not found`);
+    return task;
+  }
+
+  list(page: {
+    offset: number;
+    limit: number;
+    metadata?: Record<string, unknown>;
+  }): Promise<{ tasks: Task[]; total: number }> {
+    return this.tasks.list(page);
+  }
+
+  async update(id: string, patch: TaskPatch): Promise<Task> {
+    const outcome = await this.tasks.update(id, patch, ACTIVE_STATES);
+    if (!outcome) throw new NotFoundError(`task ${id} not found`);
+    if ('lockedIn' in outcome) {
+      throw new ConflictError(
+        `task ${id} is ${stateName(outcome.lockedIn).toLowerCase()}: stop it before changing it`,
+      );
+    }
+    return outcome.task;
+  }
+
+  async delete(id: string): Promise<void> {
+    const deleted = await this.tasks.delete(id);
+    if (!deleted) throw new NotFoundError(`task ${id} not found`);
+    if (deleted.state === TaskState.Running && deleted.propletId) {
+      await this.queues
+        .enqueue(
+          'task-stop',
+          'stop',
+          { taskId: id, propletId: deleted.propletId },
+          { jobId: jobIds.stop(id, deleted.attempt) },
+        )
+        .catch((error: unknown) =>
+          this.logger.warn({ taskId: id, err: error }, 'could not queue the stop of a deleted task'),
+        );
+    } else if (deleted.state === TaskState.Scheduled) {
+      // The scheduler drops a start whose task is gone; removing the job only saves it the lookup.
+      await this.queues.remove('task-start', jobIds.start(id, deleted.attempt)).catch(() => false);
+    }
+  }
+
+  /** Validates, marks the task Scheduled and queues its start (Decision 4): no proplet needs to be alive now. */
+  async start(id: string): Promise<void> {
+    const task = await this.get(id);
+    const problem = startProblem(task);
+    if (problem) throw new ValidationError(problem);
+
+    const now = new Date();
+    const scheduled = await this.tasks.schedule(id, now);
+    if (!scheduled) {
+      const current = await this.get(id);
+      throw new ConflictError(`task ${id} is already ${stateName(current.state).toLowerCase()}`);
+    }
+    try {
+      await this.queues.enqueue(
+        'task-start',
+        'start',
+        { taskId: id, attempt: scheduled.attempt, requestedAt: now.getTime() },
+        { jobId: jobIds.start(id, scheduled.attempt) },
+      );
+    } catch (error) {
+      await this.tasks.unschedule(id, scheduled.attempt);
+      this.logger.error({ taskId: id, err: error }, 'could not queue a start');
+      throw new UnavailableError('the task queue is unavailable; the task was not started, try again');
+    }
+    this.logger.info({ taskId: id, attempt: scheduled.attempt }, 'task scheduled');
+  }
+
+  /**
+   * Stops a task at once (Decision 7): a running task gets a stop command and ends Failed; a scheduled one
+   * is withdrawn from the queue. Retries when the task changed state underneath (it was dispatched meanwhile).
+   */
+  async stop(id: string): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      const task = await this.get(id);
+      const outcome = { state: TaskState.Failed, error: STOPPED_BY_USER, finishTime: new Date() } as const;
+
+      if (task.state === TaskState.Running) {
+        if (task.propletId) {
+          await this.queues.enqueue(
+            'task-stop',
+            'stop',
+            { taskId: id, propletId: task.propletId },
+            { jobId: jobIds.stop(id, task.attempt) },
+          );
+        }
+        if (await this.tasks.finish(id, [TaskState.Running], outcome)) {
+          this.logger.info({ taskId: id, propletId: task.propletId }, 'task stopped');
+          return;
+        }
+      } else if (task.state === TaskState.Scheduled) {
+        await this.queues.remove('task-start', jobIds.start(id, task.attempt));
+        if (await this.tasks.finish(id, [TaskState.Scheduled], outcome)) {
+          this.logger.info({ taskId: id }, 'scheduled task withdrawn');
+          return;
+        }
+      } else {
+        throw new ConflictError(`task ${id} is ${stateName(task.state).toLowerCase()}, not running`);
+      }
+    }
+    throw new ConflictError(`task ${id} kept changing state; try again`);
+  }
+
+  async results(id: string): Promise<unknown> {
+    const task = await this.get(id);
+    return task.results ?? null;
+  }
+}
