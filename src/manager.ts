@@ -2,70 +2,85 @@ import { startIngress } from '../workers/ingress.ts';
 import { startLiveness } from '../workers/liveness.ts';
 import { startResults } from '../workers/results.ts';
 import { startScheduler } from '../workers/scheduler.ts';
-import type { Config } from './config/config.ts';
+import type { Config, Role } from './config/config.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { startApi } from './http/api-role.ts';
 import type { Logger } from './observability/logger.ts';
 import { Resources } from './resources.ts';
 import type { RoleHandle } from './role.ts';
 
+/** Consumers start before producers of work, so nothing queued at start-up waits for a worker. */
+const START_ORDER: readonly Role[] = ['liveness', 'results', 'scheduler', 'ingress', 'api'];
+/** Intake closes first, then the workers finish their active jobs. */
+const STOP_ORDER: readonly Role[] = ['api', 'ingress', 'scheduler', 'results', 'liveness'];
+
+const STARTERS: Record<Role, (resources: Resources) => Promise<RoleHandle & { port?: number }> | RoleHandle> =
+  {
+    api: startApi,
+    scheduler: startScheduler,
+    ingress: startIngress,
+    results: startResults,
+    liveness: startLiveness,
+  };
+
 export interface RunningManager {
-  roles: string[];
+  readonly roles: Role[];
   /** The port the API listens on, when this process runs the api role. */
-  apiPort?: number;
-  resources: Resources;
+  readonly apiPort?: number;
+  readonly resources: Resources;
+  /** Stops one role and leaves the others running (used to show that a restart loses nothing). */
+  stopRole(role: Role): Promise<void>;
+  startRole(role: Role): Promise<void>;
   stop(): Promise<void>;
 }
 
-/**
- * Starts the roles the configuration names, in one process. Consumers start before producers of work, so
- * nothing queued at start-up waits for a worker; on stop, intake closes first (api, ingress), then the
- * workers finish their active jobs, then the connections close.
- */
+/** Starts the roles the configuration names, in one process, after migrating the database if they use it. */
 export async function startManager(config: Config, logger: Logger): Promise<RunningManager> {
-  const roles = config.roles;
   const resources = new Resources(config, logger);
-  const started: RoleHandle[] = [];
+  const running = new Map<Role, RoleHandle>();
   let apiPort: number | undefined;
 
+  const startRole = async (role: Role) => {
+    if (running.has(role)) return;
+    const handle = await STARTERS[role](resources);
+    if ('port' in handle) apiPort = handle.port;
+    running.set(role, handle);
+  };
+  const stopRole = async (role: Role) => {
+    const handle = running.get(role);
+    if (!handle) return;
+    running.delete(role);
+    try {
+      await handle.stop();
+      logger.info({ role }, 'role stopped');
+    } catch (error) {
+      logger.error({ role, err: error }, 'role did not stop cleanly');
+    }
+  };
+  const stop = async () => {
+    for (const role of STOP_ORDER) await stopRole(role);
+    await resources.close();
+  };
+
   try {
-    if (roles.has('api') || roles.has('scheduler') || roles.has('results') || roles.has('liveness')) {
-      await migrateDatabase(config.postgres, logger);
-    }
-    if (roles.has('liveness')) started.push(await startLiveness(resources));
-    if (roles.has('results')) started.push(startResults(resources));
-    if (roles.has('scheduler')) started.push(startScheduler(resources));
-    if (roles.has('ingress')) started.push(await startIngress(resources));
-    if (roles.has('api')) {
-      const api = await startApi(resources);
-      apiPort = api.port;
-      started.push(api);
-    }
+    if ([...config.roles].some((role) => role !== 'ingress')) await migrateDatabase(config.postgres, logger);
+    for (const role of START_ORDER) if (config.roles.has(role)) await startRole(role);
   } catch (error) {
-    await stopAll(started, resources, logger);
+    await stop();
     throw error;
   }
 
-  logger.info({ roles: started.map((role) => role.name) }, 'manager started');
+  logger.info({ roles: [...running.keys()] }, 'manager started');
   return {
-    roles: started.map((role) => role.name),
-    apiPort,
+    get roles() {
+      return [...running.keys()];
+    },
+    get apiPort() {
+      return apiPort;
+    },
     resources,
-    stop: () => stopAll(started, resources, logger),
+    stopRole,
+    startRole,
+    stop,
   };
-}
-
-const STOP_ORDER = ['api', 'ingress', 'scheduler', 'results', 'liveness'];
-
-async function stopAll(started: RoleHandle[], resources: Resources, logger: Logger): Promise<void> {
-  const ordered = [...started].sort((a, b) => STOP_ORDER.indexOf(a.name) - STOP_ORDER.indexOf(b.name));
-  for (const role of ordered) {
-    try {
-      await role.stop();
-      logger.info({ role: role.name }, 'role stopped');
-    } catch (error) {
-      logger.error({ role: role.name, err: error }, 'role did not stop cleanly');
-    }
-  }
-  await resources.close();
 }

@@ -4,7 +4,6 @@ import {
   customType,
   index,
   integer,
-  jsonb,
   pgTable,
   smallint,
   text,
@@ -17,6 +16,18 @@ const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'bytea',
 });
 
+/**
+ * drizzle's own jsonb parses again what node-postgres already parsed, so a JSON string such as "5" (the
+ * result of an `add` task) would come back as the number 5. This one keeps the driver's value.
+ */
+function jsonb<T>(name: string) {
+  return customType<{ data: T; driverData: unknown }>({
+    dataType: () => 'jsonb',
+    toDriver: (value) => JSON.stringify(value),
+    fromDriver: (value) => value as T,
+  })(name);
+}
+
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 export const tasks = pgTable(
@@ -28,22 +39,22 @@ export const tasks = pgTable(
     state: smallint('state').notNull().default(0),
     imageUrl: text('image_url'),
     file: bytea('file'),
-    cliArgs: jsonb('cli_args').$type<string[]>(),
-    inputs: jsonb('inputs').$type<string[]>(),
-    env: jsonb('env').$type<Record<string, string>>(),
+    cliArgs: jsonb<string[]>('cli_args'),
+    inputs: jsonb<string[]>('inputs'),
+    env: jsonb<Record<string, string>>('env'),
     daemon: boolean('daemon').notNull().default(false),
     latent: boolean('latent').notNull().default(false),
     encrypted: boolean('encrypted').notNull().default(false),
     kbsResourcePath: text('kbs_resource_path'),
     requestedPropletId: text('requested_proplet_id'),
     propletId: text('proplet_id'),
-    dependsOn: jsonb('depends_on').$type<string[]>(),
+    dependsOn: jsonb<string[]>('depends_on'),
     runIf: text('run_if'),
     workflowId: uuid('workflow_id'),
     jobId: uuid('job_id'),
-    results: jsonb('results'),
+    results: jsonb<unknown>('results'),
     error: text('error'),
-    monitoringProfile: jsonb('monitoring_profile').$type<MonitoringProfile>(),
+    monitoringProfile: jsonb<MonitoringProfile>('monitoring_profile'),
     mode: text('mode'),
     schedule: text('schedule'),
     isRecurring: boolean('is_recurring').notNull().default(false),
@@ -51,7 +62,7 @@ export const tasks = pgTable(
     nextRun: timestamptz('next_run'),
     broadcast: boolean('broadcast').notNull().default(false),
     priority: smallint('priority').notNull().default(50),
-    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    metadata: jsonb<Record<string, unknown>>('metadata'),
     halStoragePath: text('hal_storage_path'),
     /** Bumped by every start; start jobs carry it, so a stale job can never dispatch a newer run. */
     attempt: integer('attempt').notNull().default(0),
@@ -75,7 +86,7 @@ export const proplets = pgTable('proplets', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   taskCount: integer('task_count').notNull().default(0),
-  metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+  metadata: jsonb<Record<string, unknown>>('metadata').notNull().default({}),
   /** Persisted when liveness changes, not on every heartbeat: Redis holds the hot value. */
   lastAliveAt: timestamptz('last_alive_at'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),

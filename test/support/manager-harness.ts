@@ -1,0 +1,58 @@
+import type { Config } from '../../src/config/config.ts';
+import { startManager, type RunningManager } from '../../src/manager.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { deleteKeysWithPrefix } from './redis-cleanup.ts';
+import { createTestDatabase } from './test-database.ts';
+import { testConfig } from './test-config.ts';
+
+export interface TestManager {
+  config: Config;
+  manager: RunningManager;
+  baseUrl: string;
+  /** Stops the manager, drops its database and deletes its Redis keys. */
+  close(): Promise<void>;
+}
+
+/** The whole manager, every role in this process, against the real Postgres, Redis and Mosquitto. */
+export async function startTestManager(env: Record<string, string> = {}): Promise<TestManager> {
+  const database = await createTestDatabase();
+  const config = testConfig(database.name, env);
+  const manager = await startManager(config, createLogger(config.logLevel));
+  return {
+    config,
+    manager,
+    baseUrl: `http://127.0.0.1:${manager.apiPort ?? 0}`,
+    close: async () => {
+      await manager.stop();
+      await database.drop();
+      await deleteKeysWithPrefix(config.queuePrefix);
+    },
+  };
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** A JSON request as upstream clients send it. */
+export async function request(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === '' ? undefined : JSON.parse(text),
+  };
+}

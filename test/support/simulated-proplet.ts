@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import {
+  startMessage,
+  stopMessage,
+  type StartMessage,
+  type StopMessage,
+} from '../../src/mqtt/outbound-payloads.ts';
+import { TEST_MQTT_URL } from './test-database.ts';
+import { waitFor } from './wait.ts';
+
+export interface ProtocolTopics {
+  tenantId: string;
+  channelId: string;
+}
+
+/** What the proplet answers to a start: a result (results/error), or nothing (keeps running until stopped). */
+export type StartBehaviour = (
+  start: StartMessage,
+) => { results?: unknown; error?: string | null } | 'keep-running';
+
+/**
+ * A proplet speaking the upstream protocol (spec §3), as the Rust proplet does: discovery once, heartbeats,
+ * a last will, starts filtered by proplet_id, one result per run. It runs no Wasm: tests script the answers.
+ */
+export class SimulatedProplet {
+  readonly id: string;
+  readonly starts: StartMessage[] = [];
+  readonly stops: StopMessage[] = [];
+  private client?: MqttClient;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly base: string;
+
+  constructor(
+    topics: ProtocolTopics,
+    private readonly behaviour: StartBehaviour = (start) => ({ results: `ran ${start.name}` }),
+    id: string = randomUUID(),
+    private readonly heartbeatMs = 200,
+  ) {
+    this.id = id;
+    this.base = `m/${topics.tenantId}/c/${topics.channelId}`;
+  }
+
+  /** Connects, subscribes to manager commands, announces itself and starts beating. */
+  async start(options: { discovery?: boolean; heartbeats?: boolean } = {}): Promise<this> {
+    this.client = await mqtt.connectAsync(TEST_MQTT_URL, {
+      clientId: this.id,
+      username: this.id,
+      clean: true,
+      reconnectPeriod: 0,
+      will: {
+        topic: `${this.base}/control/proplet/alive`,
+        payload: Buffer.from(JSON.stringify({ status: 'offline', proplet_id: this.id })),
+        qos: 1,
+        retain: false,
+      },
+    });
+    this.client.on('message', (topic, payload) => this.onCommand(topic, payload));
+    await this.client.subscribeAsync(
+      ['start', 'stop', 'invoke'].map((command) => `${this.base}/control/manager/${command}`),
+      { qos: 1 },
+    );
+    if (options.discovery !== false) await this.publishDiscovery();
+    if (options.heartbeats !== false) this.beat();
+    return this;
+  }
+
+  async publishDiscovery(): Promise<void> {
+    await this.publish('control/proplet/create', {
+      proplet_id: this.id,
+      namespace: 'default',
+      metadata: {
+        environment: 'binary',
+        os: 'linux',
+        hostname: 'sim-host',
+        cpu_arch: 'x86_64',
+        total_memory_bytes: 8221675520,
+        proplet_version: '0.0.0-sim',
+        wasm_runtime: 'simulated',
+      },
+    });
+  }
+
+  beat(): void {
+    const send = () =>
+      void this.publish('control/proplet/alive', {
+        proplet_id: this.id,
+        status: 'alive',
+        namespace: 'default',
+      }).catch(() => undefined);
+    send();
+    this.heartbeat = setInterval(send, this.heartbeatMs);
+  }
+
+  /** Stops heartbeats but stays connected: the manager must notice the silence. */
+  silence(): void {
+    clearInterval(this.heartbeat);
+  }
+
+  async publish(suffix: string, payload: unknown): Promise<void> {
+    const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
+    await this.client!.publishAsync(`${this.base}/${suffix}`, body, { qos: 1 });
+  }
+
+  async publishResult(
+    taskId: string,
+    results: unknown,
+    error: string | null = null,
+    propletId = this.id,
+  ): Promise<void> {
+    await this.publish('control/proplet/results', { task_id: taskId, proplet_id: propletId, results, error });
+  }
+
+  async waitForStart(taskId: string, timeoutMs = 10_000): Promise<StartMessage> {
+    return waitFor(
+      () => this.starts.find((start) => start.id === taskId),
+      `start of ${taskId} on ${this.id}`,
+      timeoutMs,
+    );
+  }
+
+  async waitForStop(taskId: string, timeoutMs = 10_000): Promise<StopMessage> {
+    return waitFor(
+      () => this.stops.find((stop) => stop.id === taskId),
+      `stop of ${taskId} on ${this.id}`,
+      timeoutMs,
+    );
+  }
+
+  /** Disconnects abruptly, so the broker publishes the last will. */
+  crash(): void {
+    clearInterval(this.heartbeat);
+    this.client?.stream.destroy();
+    this.client?.end(true);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.client?.endAsync();
+  }
+
+  private onCommand(topic: string, payload: Buffer): void {
+    const json: unknown = JSON.parse(payload.toString());
+    if (topic.endsWith('/control/manager/stop')) {
+      const stop = stopMessage.parse(json);
+      if (stop.broadcast || stop.proplet_id === undefined || stop.proplet_id === this.id)
+        this.stops.push(stop);
+      return;
+    }
+    if (!topic.endsWith('/control/manager/start')) return;
+    // Upstream rule: a start for another proplet is ignored (spec §3.3.4, rule 2).
+    const start = startMessage.parse(json);
+    if (!start.broadcast && start.proplet_id !== undefined && start.proplet_id !== this.id) return;
+    this.starts.push(start);
+    const answer = this.behaviour(start);
+    if (answer === 'keep-running') return;
+    void this.publishResult(start.id, answer.results ?? null, answer.error ?? null).catch(() => undefined);
+  }
+}
