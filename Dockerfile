@@ -1,9 +1,6 @@
 FROM node:20-bookworm-slim
 
-# The update check would reach for the registry on every `npx` start.
-ENV NODE_ENV=production \
-    NPM_CONFIG_UPDATE_NOTIFIER=false \
-    NPM_CONFIG_FUND=false
+ENV NODE_ENV=production
 
 WORKDIR /app
 
@@ -18,11 +15,13 @@ COPY drizzle/ ./drizzle/
 COPY src/ ./src/
 COPY workers/ ./workers/
 
-# Files stay root-owned: the manager only reads them (tsx caches in /tmp).
+# Files stay root-owned: the manager only reads them.
 USER node
 
 EXPOSE 7070
 
 # No HEALTHCHECK here: only the api role serves /health, so compose sets it per service.
-# Roles go as extra arguments, e.g. `docker run <image> npx tsx src/main.ts scheduler`; none means all.
-CMD ["npx", "tsx", "src/main.ts"]
+# node itself is PID 1 and gets Docker's SIGTERM, so the graceful shutdown runs: `npx tsx` would put npm and
+# sh in between, and npm exits on SIGTERM without passing it on, so the manager would be SIGKILLed instead.
+# Roles go as extra arguments, e.g. `docker run <image> node --import tsx src/main.ts scheduler`; none means all.
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -5,10 +5,9 @@ import { TEST_MQTT_URL, TEST_POSTGRES, TEST_REDIS_URL, uniqueSuffix } from './te
  * A configuration isolated from every other test run: its own database, queue prefix, MQTT tenant and
  * channel, and an ephemeral HTTP port. Liveness is fast so tests need not wait 25 seconds.
  */
-export function testConfig(database: string, env: Record<string, string> = {}): Config {
+export function testEnvironment(database: string, env: Record<string, string> = {}): Record<string, string> {
   const id = uniqueSuffix();
-  return loadConfig(
-    {
+  return {
       MANAGER_INSTANCE_ID: `test-${id}`,
       MANAGER_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
       MANAGER_HTTP_PORT: '0',
@@ -26,7 +25,9 @@ export function testConfig(database: string, env: Record<string, string> = {}): 
       MANAGER_PROPLET_ALIVE_TIMEOUT: '1500ms',
       MANAGER_START_TIMEOUT: '20s',
       ...env,
-    },
-    '/nonexistent',
-  );
+  };
+}
+
+export function testConfig(database: string, env: Record<string, string> = {}): Config {
+  return loadConfig(testEnvironment(database, env), '/nonexistent');
 }

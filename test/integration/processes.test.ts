@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { TaskState } from '../../src/domain/task-state.ts';
+import { request } from '../support/manager-harness.ts';
+import { deleteKeysWithPrefix } from '../support/redis-cleanup.ts';
+import { SimulatedProplet } from '../support/simulated-proplet.ts';
+import { testEnvironment } from '../support/test-config.ts';
+import { createTestDatabase } from '../support/test-database.ts';
+import { waitFor } from '../support/wait.ts';
+
+const ROOT = new URL('../..', import.meta.url);
+const ROLES = ['api', 'scheduler', 'ingress', 'results', 'liveness'] as const;
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** The manager as `npm run start:<role>` runs it: one role per process. */
+function spawnRole(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return Object.assign(child, { output: () => output });
+}
+
+async function exitCode(child: ChildProcess, timeoutMs = 15_000): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return code;
+}
+
+describe('manager processes', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let env: Record<string, string>;
+  const children: Array<ReturnType<typeof spawnRole>> = [];
+
+  before(async () => {
+    database = await createTestDatabase();
+    env = testEnvironment(database.name, { MANAGER_HTTP_PORT: String(await freePort()), MANAGER_LOG_LEVEL: 'info' });
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await database.drop();
+    await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
+  });
+
+  it('runs a task end to end with each role in its own process, and each stops cleanly on SIGTERM', async () => {
+    for (const role of ROLES) children.push(spawnRole([role], env));
+    const baseUrl = `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
+    await waitFor(async () => (await request(baseUrl, 'GET', '/health')).status === 200, 'api health', 30_000);
+
+    const proplet = new SimulatedProplet({ tenantId: env.MANAGER_TENANT_ID!, channelId: env.MANAGER_CHANNEL_ID! });
+    try {
+      await proplet.start();
+      await waitFor(async () => (await request(baseUrl, 'GET', `/proplets/${proplet.id}`)).body?.alive, 'proplet alive', 30_000);
+      const file = Buffer.from('0061736d01000000', 'hex').toString('base64');
+      const task = (await request(baseUrl, 'POST', '/tasks', { name: 'hello', file })).body;
+      assert.equal((await request(baseUrl, 'POST', `/tasks/${task.id}/start`)).status, 200);
+      const done = await waitFor(async () => {
+        const current = (await request(baseUrl, 'GET', `/tasks/${task.id}`)).body;
+        return current.state === TaskState.Completed ? current : undefined;
+      }, 'task completed', 30_000);
+      assert.equal(done.results, 'ran hello');
+    } finally {
+      await proplet.stop();
+    }
+
+    for (const child of children) child.kill('SIGTERM');
+    for (const [i, child] of children.entries()) {
+      assert.equal(await exitCode(child), 0, `${ROLES[i]} exit\n${child.output()}`);
+      assert.match(child.output(), /"msg":"stopped"/);
+    }
+  });
+
+  it('refuses to start on a bad value, naming the variable', async () => {
+    const child = spawnRole([], { ...env, MANAGER_PROPLET_ALIVE_TIMEOUT: 'soon' });
+    assert.equal(await exitCode(child), 2);
+    assert.match(child.output(), /MANAGER_PROPLET_ALIVE_TIMEOUT: expected a duration/);
+  });
+
+  it('refuses an unknown role on the command line', async () => {
+    const child = spawnRole(['dispatcher'], env);
+    assert.equal(await exitCode(child), 2);
+    assert.match(child.output(), /unknown role 'dispatcher'/);
+  });
+});
