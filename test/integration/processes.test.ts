@@ -50,7 +50,10 @@ describe('manager processes', () => {
 
   before(async () => {
     database = await createTestDatabase();
-    env = testEnvironment(database.name, { MANAGER_HTTP_PORT: String(await freePort()), MANAGER_LOG_LEVEL: 'info' });
+    env = testEnvironment(database.name, {
+      MANAGER_HTTP_PORT: String(await freePort()),
+      MANAGER_LOG_LEVEL: 'info',
+    });
   });
 
   after(async () => {
@@ -62,19 +65,34 @@ describe('manager processes', () => {
   it('runs a task end to end with each role in its own process, and each stops cleanly on SIGTERM', async () => {
     for (const role of ROLES) children.push(spawnRole([role], env));
     const baseUrl = `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
-    await waitFor(async () => (await request(baseUrl, 'GET', '/health')).status === 200, 'api health', 30_000);
+    await waitFor(
+      async () => (await request(baseUrl, 'GET', '/health')).status === 200,
+      'api health',
+      30_000,
+    );
 
-    const proplet = new SimulatedProplet({ tenantId: env.MANAGER_TENANT_ID!, channelId: env.MANAGER_CHANNEL_ID! });
+    const proplet = new SimulatedProplet({
+      tenantId: env.MANAGER_TENANT_ID!,
+      channelId: env.MANAGER_CHANNEL_ID!,
+    });
     try {
       await proplet.start();
-      await waitFor(async () => (await request(baseUrl, 'GET', `/proplets/${proplet.id}`)).body?.alive, 'proplet alive', 30_000);
+      await waitFor(
+        async () => (await request(baseUrl, 'GET', `/proplets/${proplet.id}`)).body?.alive,
+        'proplet alive',
+        30_000,
+      );
       const file = Buffer.from('0061736d01000000', 'hex').toString('base64');
       const task = (await request(baseUrl, 'POST', '/tasks', { name: 'hello', file })).body;
       assert.equal((await request(baseUrl, 'POST', `/tasks/${task.id}/start`)).status, 200);
-      const done = await waitFor(async () => {
-        const current = (await request(baseUrl, 'GET', `/tasks/${task.id}`)).body;
-        return current.state === TaskState.Completed ? current : undefined;
-      }, 'task completed', 30_000);
+      const done = await waitFor(
+        async () => {
+          const current = (await request(baseUrl, 'GET', `/tasks/${task.id}`)).body;
+          return current.state === TaskState.Completed ? current : undefined;
+        },
+        'task completed',
+        30_000,
+      );
       assert.equal(done.results, 'ran hello');
     } finally {
       await proplet.stop();
