@@ -56,15 +56,17 @@ export function loadConfig(
   cwd = process.cwd(),
   overrides: { roles?: string } = {},
 ): Config {
-  const parsed = environmentSchema.safeParse(
-    overrides.roles ? { ...env, MANAGER_ROLES: overrides.roles } : env,
-  );
+  // As upstream does, an empty variable counts as unset: its default (or config.toml) applies.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environmentSchema.safeParse(overrides.roles ? { ...set, MANAGER_ROLES: overrides.roles } : set);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
-  const identityMissing = !e.MANAGER_TENANT_ID || !e.MANAGER_CHANNEL_ID || !e.MANAGER_ENTITY_ID;
+  // Upstream reads all four from config.toml when any is missing; here the environment still wins per key.
+  const identityMissing =
+    !e.MANAGER_TENANT_ID || !e.MANAGER_CHANNEL_ID || !e.MANAGER_ENTITY_ID || e.MANAGER_API_KEY === undefined;
   const toml = identityMissing ? readManagerToml(join(cwd, 'config.toml')) : {};
 
   return {

@@ -40,7 +40,8 @@ export const monitoringProfileInput = z
       ...STANDARD_PROFILE,
       ...Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined)),
     };
-    if (complete.interval >= NANOSECONDS_THRESHOLD)
-      complete.interval = Math.max(1, Math.round(complete.interval / 1e9));
+    const seconds = complete.interval >= NANOSECONDS_THRESHOLD ? complete.interval / 1e9 : complete.interval;
+    // The Rust proplet decodes a whole number of seconds (u64): a fraction would make it drop the start.
+    complete.interval = Math.max(1, Math.round(seconds));
     return complete;
   });

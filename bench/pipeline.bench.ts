@@ -1,0 +1,150 @@
+/**
+ * End-to-end throughput and latency of the core path: POST /tasks, POST /tasks/{id}/start, scheduler, MQTT
+ * start, a simulated proplet answering at once, ingress, results worker, task Completed in Postgres.
+ *
+ * The manager runs as `npm start` does (every role, one process of its own) against the local Postgres,
+ * Redis and Mosquitto; this process is the HTTP load and the proplets. Prints one JSON document.
+ *
+ *   node --import tsx bench/pipeline.bench.ts [tasks=2000] [concurrency=32] [proplets=4]
+ *
+ * BENCH_MANAGER_NODE_ARGS adds node options to the manager, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
+import { SimulatedProplet } from '../test/support/simulated-proplet.ts';
+import { testEnvironment } from '../test/support/test-config.ts';
+import { createTestDatabase, TEST_POSTGRES } from '../test/support/test-database.ts';
+import { waitFor } from '../test/support/wait.ts';
+
+const [taskCount = 2000, concurrency = 32, propletCount = 4] = process.argv.slice(2).map(Number);
+const WASM = Buffer.from('0061736d01000000', 'hex').toString('base64');
+const CLOCK_TICKS = 100;
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/** CPU seconds and resident memory of a process, from /proc. */
+function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const rssPages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+  return { cpuSeconds, rssMiB: Math.round((rssPages * 4096) / 2 ** 20) };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+async function main(): Promise<void> {
+  const database = await createTestDatabase();
+  const env = testEnvironment(database.name, {
+    MANAGER_HTTP_PORT: String(await freePort()),
+    MANAGER_PROPLET_ALIVE_TIMEOUT: '10s',
+    MANAGER_LOG_LEVEL: 'warn',
+  });
+  const nodeArgs = (process.env.BENCH_MANAGER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const manager = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('..', import.meta.url),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
+  const received = new Map<string, number>();
+  const proplets = Array.from(
+    { length: propletCount },
+    () =>
+      new SimulatedProplet(
+        { tenantId: env.MANAGER_TENANT_ID!, channelId: env.MANAGER_CHANNEL_ID! },
+        (start) => {
+          received.set(start.id, performance.now());
+          return { results: '3' };
+        },
+        undefined,
+        1_000,
+      ),
+  );
+  const pool = new pg.Pool({ ...TEST_POSTGRES, database: database.name, max: 2 });
+  try {
+    await waitFor(async () => (await fetch(`${baseUrl}/health`)).ok, 'manager up', 30_000);
+    for (const proplet of proplets) await proplet.start();
+    await waitFor(async () => {
+      const list = (await (await fetch(`${baseUrl}/proplets?status=active`)).json()) as { total: number };
+      return list.total === propletCount;
+    }, 'proplets alive');
+
+    const post = async (path: string, body?: unknown) => {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+      return (await response.json()) as { id: string };
+    };
+    const startedAt = new Map<string, number>();
+    const usageBefore = processUsage(manager.pid!);
+    const began = performance.now();
+    let issued = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (issued < taskCount) {
+          issued++;
+          const { id } = await post('/tasks', { name: 'add', file: WASM, inputs: [1, 2] });
+          startedAt.set(id, performance.now());
+          await post(`/tasks/${id}/start`);
+        }
+      }),
+    );
+    const submitted = performance.now();
+    await waitFor(
+      async () => {
+        const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM tasks WHERE state = 3');
+        return Number(rows[0]!.n) === taskCount;
+      },
+      'all tasks completed',
+      300_000,
+    );
+    const finished = performance.now();
+    const usageAfter = processUsage(manager.pid!);
+
+    const toProplet = [...startedAt].map(([id, at]) => received.get(id)! - at).sort((a, b) => a - b);
+    const seconds = (finished - began) / 1000;
+    console.log(
+      JSON.stringify(
+        {
+          tasks: taskCount,
+          concurrency,
+          proplets: propletCount,
+          createAndStartPerSecond: Math.round(taskCount / ((submitted - began) / 1000)),
+          completedPerSecond: Math.round(taskCount / seconds),
+          startRequestToProplet: { p50ms: +percentile(toProplet, 50).toFixed(1), p99ms: +percentile(toProplet, 99).toFixed(1) },
+          manager: {
+            cpuSecondsPerTask: +((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / taskCount * 1000).toFixed(2) / 1000,
+            cpuCoresUsed: +((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / seconds).toFixed(2),
+            rssMiB: usageAfter.rssMiB,
+          },
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    await Promise.all(proplets.map((proplet) => proplet.stop()));
+    manager.kill('SIGTERM');
+    await once(manager, 'exit');
+    await pool.end();
+    await database.drop();
+    await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
+  }
+}
+
+await main();

@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { LOCAL_DEFAULTS } from '../../src/config/defaults.ts';
+import { parseDurationMs } from '../../src/config/duration.ts';
+import { ROLES } from '../../src/config/roles.ts';
+
+const tempDirs: string[] = [];
+
+/** A working directory of its own, holding config.toml when `toml` is given. */
+function workDir(toml?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'manager-config-'));
+  tempDirs.push(dir);
+  if (toml !== undefined) writeFileSync(join(dir, 'config.toml'), toml);
+  return dir;
+}
+
+after(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Asserts that loading fails with a ConfigError whose message names `variable`. */
+function assertConfigError(env: Record<string, string>, variable: string): void {
+  assert.throws(
+    () => loadConfig(env, workDir()),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+      assert.equal(error.name, 'ConfigError');
+      assert.match(error.message, new RegExp(variable));
+      return true;
+    },
+  );
+}
+
+describe('parseDurationMs', () => {
+  it('reads Go-style durations', () => {
+    assert.equal(parseDurationMs('25s'), 25_000);
+    assert.equal(parseDurationMs('4s'), 4_000);
+    assert.equal(parseDurationMs('10m'), 600_000);
+    assert.equal(parseDurationMs('1m30s'), 90_000);
+    assert.equal(parseDurationMs('500ms'), 500);
+    assert.equal(parseDurationMs('1h'), 3_600_000);
+    assert.equal(parseDurationMs('1.5s'), 1_500);
+    assert.equal(parseDurationMs('1h2m3s4ms'), 3_723_004);
+  });
+
+  it('reads a bare number as seconds', () => {
+    assert.equal(parseDurationMs('10'), 10_000);
+    assert.equal(parseDurationMs('0.25'), 250);
+    assert.equal(parseDurationMs('0'), 0);
+  });
+
+  it('ignores surrounding whitespace', () => {
+    assert.equal(parseDurationMs('  30s '), 30_000);
+  });
+
+  it('returns undefined for text that is not a duration', () => {
+    for (const text of ['', 'abc', '10x', 's', '-5s', '5 s', '1m30', 'ms10', '1.s', '10sm', 'Infinity']) {
+      assert.equal(parseDurationMs(text), undefined, `'${text}'`);
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  it('applies the defaults when the environment is empty', () => {
+    const config = loadConfig({}, workDir());
+    assert.deepEqual(config.http, { host: '127.0.0.1', port: 7070 });
+    assert.equal(config.mqtt.url, 'mqtt://localhost:1883');
+    assert.equal(config.mqtt.qos, 1);
+    assert.equal(config.mqtt.timeoutMs, 30_000);
+    assert.equal(config.mqtt.shareGroup, 'propeller-ingress');
+    assert.equal(config.propletAliveTimeoutMs, 25_000);
+    assert.equal(config.startTimeoutMs, 600_000);
+    assert.equal(config.shutdownTimeoutMs, 30_000);
+    assert.equal(config.queuePrefix, '{propeller}');
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.redis.url, 'redis://127.0.0.1:6379');
+    assert.equal(config.postgres.port, 5432);
+    assert.equal(config.postgres.sslmode, 'disable');
+    assert.deepEqual([...config.roles].sort(), [...ROLES].sort());
+    assert.equal(config.roles.size, 5);
+    assert.equal(typeof config.instanceId, 'string');
+    assert.ok(config.instanceId.length > 0);
+  });
+
+  it('uses the local identities when neither the environment nor config.toml names them', () => {
+    const { mqtt } = loadConfig({}, workDir());
+    assert.equal(mqtt.tenantId, LOCAL_DEFAULTS.tenantId);
+    assert.equal(mqtt.channelId, LOCAL_DEFAULTS.channelId);
+    assert.equal(mqtt.entityId, LOCAL_DEFAULTS.entityId);
+    assert.equal(mqtt.apiKey, LOCAL_DEFAULTS.apiKey);
+  });
+
+  it('reads the values given in the environment', () => {
+    const config = loadConfig(
+      {
+        MANAGER_INSTANCE_ID: 'manager-7',
+        MANAGER_HTTP_HOST: '0.0.0.0',
+        MANAGER_HTTP_PORT: '8080',
+        MANAGER_MQTT_QOS: '2',
+        MANAGER_PROPLET_ALIVE_TIMEOUT: '4s',
+        MANAGER_START_TIMEOUT: '1m30s',
+        MANAGER_QUEUE_PREFIX: '{pm}:test',
+        MANAGER_LOG_LEVEL: 'debug',
+      },
+      workDir(),
+    );
+    assert.equal(config.instanceId, 'manager-7');
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 8080 });
+    assert.equal(config.mqtt.qos, 2);
+    assert.equal(config.propletAliveTimeoutMs, 4_000);
+    assert.equal(config.startTimeoutMs, 90_000);
+    assert.equal(config.queuePrefix, '{pm}:test');
+    assert.equal(config.logLevel, 'debug');
+  });
+
+  it('accepts port 0 (an ephemeral port) and QoS 0', () => {
+    const config = loadConfig({ MANAGER_HTTP_PORT: '0', MANAGER_MQTT_QOS: '0' }, workDir());
+    assert.equal(config.http.port, 0);
+    assert.equal(config.mqtt.qos, 0);
+  });
+
+  describe('MQTT address', () => {
+    const cases: [string, string][] = [
+      ['tcp://broker:1883', 'mqtt://broker:1883'],
+      ['ssl://broker:8883', 'mqtts://broker:8883'],
+      ['tls://broker:8883', 'mqtts://broker:8883'],
+      ['mqtt://broker:1883', 'mqtt://broker:1883'],
+      ['mqtts://broker:8883', 'mqtts://broker:8883'],
+      ['ws://broker:9001', 'ws://broker:9001'],
+    ];
+    for (const [address, url] of cases) {
+      it(`turns ${address} into ${url}`, () => {
+        assert.equal(loadConfig({ MANAGER_MQTT_ADDRESS: address }, workDir()).mqtt.url, url);
+      });
+    }
+
+    it('rejects an address without a scheme', () => {
+      assertConfigError({ MANAGER_MQTT_ADDRESS: 'localhost:1883' }, 'MANAGER_MQTT_ADDRESS');
+    });
+  });
+
+  describe('MANAGER_ROLES', () => {
+    it('reads a comma list, ignoring spaces and empty items', () => {
+      const { roles } = loadConfig({ MANAGER_ROLES: ' api, scheduler ,,' }, workDir());
+      assert.deepEqual([...roles].sort(), ['api', 'scheduler']);
+    });
+
+    it("reads 'all' as every role", () => {
+      const { roles } = loadConfig({ MANAGER_ROLES: 'all' }, workDir());
+      assert.deepEqual([...roles].sort(), [...ROLES].sort());
+    });
+
+    it('reads a single role', () => {
+      const { roles } = loadConfig({ MANAGER_ROLES: 'liveness' }, workDir());
+      assert.deepEqual([...roles], ['liveness']);
+    });
+
+    it('rejects an unknown role', () => {
+      assertConfigError({ MANAGER_ROLES: 'api,frontend' }, 'MANAGER_ROLES');
+    });
+
+    it('rejects a list with no role in it', () => {
+      assertConfigError({ MANAGER_ROLES: ' , ' }, 'MANAGER_ROLES');
+    });
+
+    it('lets the roles override win over the environment', () => {
+      const { roles } = loadConfig({ MANAGER_ROLES: 'api' }, workDir(), { roles: 'results,ingress' });
+      assert.deepEqual([...roles].sort(), ['ingress', 'results']);
+    });
+
+    it('checks the roles override like the environment', () => {
+      assert.throws(() => loadConfig({}, workDir(), { roles: 'nope' }), /MANAGER_ROLES/);
+    });
+  });
+
+  describe('bad values name the variable', () => {
+    const cases: [string, string][] = [
+      ['MANAGER_HTTP_PORT', 'http'],
+      ['MANAGER_HTTP_PORT', '65536'],
+      ['MANAGER_HTTP_PORT', '-1'],
+      ['MANAGER_HTTP_PORT', '80.5'],
+      ['MANAGER_PROPLET_ALIVE_TIMEOUT', 'soon'],
+      ['MANAGER_PROPLET_ALIVE_TIMEOUT', '0s'],
+      ['MANAGER_START_TIMEOUT', '10 minutes'],
+      ['MANAGER_MQTT_QOS', '3'],
+      ['MANAGER_MQTT_QOS', 'one'],
+      ['MANAGER_QUEUE_PREFIX', 'propeller'],
+      ['MANAGER_QUEUE_PREFIX', '{}'],
+      ['MANAGER_QUEUE_PREFIX', 'x{propeller}'],
+      ['MANAGER_LOG_LEVEL', 'verbose'],
+      ['MANAGER_REDIS_URL', 'http://127.0.0.1:6379'],
+      ['MANAGER_POSTGRES_SSLMODE', 'sometimes'],
+      ['MANAGER_HTTP_HOST', '   '],
+    ];
+    for (const [variable, value] of cases) {
+      it(`${variable}='${value}'`, () => {
+        assertConfigError({ [variable]: value }, variable);
+      });
+    }
+
+    it('treats an empty variable as unset, as upstream does', () => {
+      const config = loadConfig({ MANAGER_HTTP_PORT: '', MANAGER_TENANT_ID: '' }, workDir(''));
+      assert.equal(config.http.port, 7070);
+      assert.equal(config.mqtt.tenantId, LOCAL_DEFAULTS.tenantId);
+    });
+
+    it('lists every bad variable at once', () => {
+      assert.throws(
+        () => loadConfig({ MANAGER_HTTP_PORT: 'x', MANAGER_MQTT_QOS: '9' }, workDir()),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.message.includes('MANAGER_HTTP_PORT') &&
+          error.message.includes('MANAGER_MQTT_QOS'),
+      );
+    });
+  });
+
+  describe('config.toml', () => {
+    const toml = [
+      '[proplet]',
+      'tenant_id = "proplet-tenant"',
+      '',
+      '[manager]',
+      'tenant_id = "toml-tenant"',
+      'channel_id = "toml-channel"',
+      'entity_id = "toml-entity"',
+      'api_key = "toml-key"',
+      '',
+    ].join('\n');
+
+    it('supplies identities the environment lacks, from the [manager] section', () => {
+      const { mqtt } = loadConfig({}, workDir(toml));
+      assert.equal(mqtt.tenantId, 'toml-tenant');
+      assert.equal(mqtt.channelId, 'toml-channel');
+      assert.equal(mqtt.entityId, 'toml-entity');
+      assert.equal(mqtt.apiKey, 'toml-key');
+    });
+
+    it('lets the environment win over config.toml', () => {
+      const { mqtt } = loadConfig(
+        { MANAGER_TENANT_ID: 'env-tenant', MANAGER_API_KEY: 'env-key' },
+        workDir(toml),
+      );
+      assert.equal(mqtt.tenantId, 'env-tenant');
+      assert.equal(mqtt.apiKey, 'env-key');
+      assert.equal(mqtt.channelId, 'toml-channel');
+      assert.equal(mqtt.entityId, 'toml-entity');
+    });
+
+    it('reads the API key from config.toml when only it is missing from the environment', () => {
+      const { mqtt } = loadConfig(
+        {
+          MANAGER_TENANT_ID: 'env-tenant',
+          MANAGER_CHANNEL_ID: 'env-channel',
+          MANAGER_ENTITY_ID: 'env-entity',
+        },
+        workDir(toml),
+      );
+      assert.equal(mqtt.apiKey, 'toml-key');
+      assert.equal(mqtt.tenantId, 'env-tenant');
+    });
+
+    it('falls back to the local defaults for keys config.toml does not have', () => {
+      const { mqtt } = loadConfig({}, workDir('[manager]\ntenant_id = "only-tenant"\n'));
+      assert.equal(mqtt.tenantId, 'only-tenant');
+      assert.equal(mqtt.channelId, LOCAL_DEFAULTS.channelId);
+      assert.equal(mqtt.entityId, LOCAL_DEFAULTS.entityId);
+      assert.equal(mqtt.apiKey, LOCAL_DEFAULTS.apiKey);
+    });
+
+    it('uses the local defaults when config.toml has no [manager] section', () => {
+      const { mqtt } = loadConfig({}, workDir('[proplet]\ntenant_id = "proplet-tenant"\n'));
+      assert.equal(mqtt.tenantId, LOCAL_DEFAULTS.tenantId);
+    });
+
+    it('is not needed when the environment names every identity', () => {
+      const { mqtt } = loadConfig(
+        {
+          MANAGER_TENANT_ID: 'env-tenant',
+          MANAGER_CHANNEL_ID: 'env-channel',
+          MANAGER_ENTITY_ID: 'env-entity',
+          MANAGER_API_KEY: 'env-key',
+        },
+        workDir('this is [not toml'),
+      );
+      assert.deepEqual(
+        [mqtt.tenantId, mqtt.channelId, mqtt.entityId],
+        ['env-tenant', 'env-channel', 'env-entity'],
+      );
+    });
+
+    it('reports an invalid [manager] section', () => {
+      assert.throws(() => loadConfig({}, workDir('[manager]\ntenant_id = 42\n')), /config\.toml/);
+    });
+  });
+});

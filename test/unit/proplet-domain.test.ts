@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isAliveAt } from '../../src/domain/liveness.ts';
+import { generatePropletName } from '../../src/domain/proplet-name.ts';
+
+/** A random source that returns the given values in turn. */
+function sequence(...values: number[]): () => number {
+  let index = 0;
+  return () => {
+    const value = values[index++];
+    assert.ok(value !== undefined, 'random() called more often than expected');
+    return value;
+  };
+}
+
+describe('generatePropletName', () => {
+  it('is adjective-surname', () => {
+    for (let i = 0; i < 50; i++) {
+      assert.match(generatePropletName(), /^[a-z]+-[a-z]+$/);
+    }
+  });
+
+  it('takes the first words when random() is 0', () => {
+    assert.equal(generatePropletName(sequence(0, 0)), 'agile-babbage');
+  });
+
+  it('takes the last words when random() is just below 1', () => {
+    assert.equal(generatePropletName(sequence(0.9999999999, 0.9999999999)), 'zealous-yalow');
+  });
+
+  it('is deterministic for a given random source', () => {
+    const first = generatePropletName(sequence(0.5, 0.25));
+    const second = generatePropletName(sequence(0.5, 0.25));
+    assert.equal(first, second);
+    assert.notEqual(first, generatePropletName(sequence(0.25, 0.5)));
+  });
+
+  it('draws the adjective first and the surname second', () => {
+    const [adjective] = generatePropletName(sequence(0, 0.9999999999)).split('-');
+    const [, surname] = generatePropletName(sequence(0.9999999999, 0)).split('-');
+    assert.equal(adjective, 'agile');
+    assert.equal(surname, 'babbage');
+  });
+
+  it('stays within the word lists even if random() returns 1', () => {
+    assert.equal(
+      generatePropletName(() => 1),
+      'agile-babbage',
+    );
+  });
+});
+
+describe('isAliveAt', () => {
+  const timeout = 25_000;
+
+  it('is alive while the last heartbeat is younger than the timeout', () => {
+    assert.equal(isAliveAt(1_000, 1_000, timeout), true);
+    assert.equal(isAliveAt(1_000, 1_000 + timeout - 1, timeout), true);
+  });
+
+  it('is dead once the heartbeat is as old as the timeout', () => {
+    assert.equal(isAliveAt(1_000, 1_000 + timeout, timeout), false);
+    assert.equal(isAliveAt(1_000, 1_000 + timeout + 1, timeout), false);
+  });
+
+  it('is dead without any heartbeat', () => {
+    assert.equal(isAliveAt(undefined, 1_000, timeout), false);
+  });
+
+  it('counts a heartbeat stamped slightly in the future as alive', () => {
+    assert.equal(isAliveAt(2_000, 1_000, timeout), true);
+  });
+});
