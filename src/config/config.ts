@@ -57,8 +57,12 @@ export function loadConfig(
   overrides: { roles?: string } = {},
 ): Config {
   // As upstream does, an empty variable counts as unset: its default (or config.toml) applies.
-  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = environmentSchema.safeParse(overrides.roles ? { ...set, MANAGER_ROLES: overrides.roles } : set);
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(
+    overrides.roles ? { ...set, MANAGER_ROLES: overrides.roles } : set,
+  );
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);

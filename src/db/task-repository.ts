@@ -1,16 +1,9 @@
-import { and, count, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
-import { FILE_HEAD_BYTES, FILE_TAIL_BYTES, redactFromPreview } from '../domain/file-redaction.ts';
+import { and, count, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { FILE_HEAD_BYTES, FILE_TAIL_BYTES, redactFile, redactFromPreview } from '../domain/file-redaction.ts';
 import type { NewTask, Task } from '../domain/task.ts';
 import { TaskState as TaskStateValues, TRANSITIONS, type TaskState } from '../domain/task-state.ts';
 import type { Database } from './connection.ts';
 import { proplets, taskProplets, tasks } from './schema.ts';
-
-type TaskRow = typeof tasks.$inferSelect;
-
-function toTask(row: Omit<TaskRow, 'scheduledAt'> & { scheduledAt?: Date | null }): Task {
-  const { scheduledAt: _scheduledAt, ...rest } = row;
-  return { ...rest, state: row.state as TaskState };
-}
 
 /** Fields a finished run writes. */
 export interface Outcome {
@@ -31,25 +24,65 @@ export interface TaskPatch {
   metadata?: Record<string, unknown>;
 }
 
-const { file: _file, ...columnsWithoutFile } = getTableColumns(tasks);
+const { file: _file, scheduledAt: _scheduledAt, ...columnsWithoutFile } = getTableColumns(tasks);
+
+/**
+ * Every column but the Wasm bytes, plus what showing them redacted needs: the size, the first bytes and
+ * the last base64 groups (the tail starts at a multiple of 3, so it encodes exactly like the end of the
+ * whole file). The API never needs more, so it never reads whole binaries.
+ */
+const summaryColumns = {
+  ...columnsWithoutFile,
+  fileSize: sql<number>`coalesce(octet_length(${tasks.file}), 0)`.mapWith(Number),
+  fileHead: sql<Buffer | null>`substring(${tasks.file} from 1 for ${sql.raw(String(FILE_HEAD_BYTES))})`,
+  fileTail: sql<Buffer | null>`substring(${tasks.file} from (3 * greatest(ceil(octet_length(${tasks.file}) / 3.0)::int - ${sql.raw(String(FILE_TAIL_BYTES / 3))}, 0)) + 1)`,
+};
+
+type SummaryRow = { [K in keyof typeof columnsWithoutFile]: (typeof tasks.$inferSelect)[K] } & {
+  fileSize: number;
+  fileHead: Buffer | null;
+  fileTail: Buffer | null;
+};
+
+function fromSummary({ fileHead, fileTail, ...row }: SummaryRow): Task {
+  return {
+    ...row,
+    state: row.state as TaskState,
+    file: null,
+    filePreview: redactFromPreview(row.fileSize, fileHead ?? Buffer.alloc(0), fileTail ?? Buffer.alloc(0)),
+  };
+}
 
 export class TaskRepository {
   constructor(private readonly db: Database) {}
 
   async insert(task: NewTask & { id: string }): Promise<Task> {
+    const file = task.file ? Buffer.from(task.file) : null;
     const [row] = await this.db
       .insert(tasks)
-      .values({ ...task, file: task.file ? Buffer.from(task.file) : null })
-      .returning();
-    return toTask(row!);
+      .values({ ...task, file })
+      .returning(columnsWithoutFile);
+    const fileSize = file?.length ?? 0;
+    return { ...row!, state: row!.state as TaskState, file: null, fileSize, filePreview: redactFile(file) };
   }
 
+  /** The whole task, Wasm bytes included: what a start command carries. */
   async findById(id: string): Promise<Task | undefined> {
-    const [row] = await this.db.select().from(tasks).where(eq(tasks.id, id));
-    return row ? toTask(row) : undefined;
+    const [row] = await this.db
+      .select({ ...columnsWithoutFile, file: tasks.file })
+      .from(tasks)
+      .where(eq(tasks.id, id));
+    if (!row) return undefined;
+    return { ...row, state: row.state as TaskState, fileSize: row.file?.length ?? 0 };
   }
 
-  /** Newest first. Reads only the ends of each Wasm file, enough to show it redacted. */
+  /** The task without its Wasm bytes (file redacted in filePreview): what the API shows. */
+  async findSummary(id: string): Promise<Task | undefined> {
+    const [row] = await this.db.select(summaryColumns).from(tasks).where(eq(tasks.id, id));
+    return row ? fromSummary(row) : undefined;
+  }
+
+  /** Newest first, without Wasm bytes. */
   async list(page: {
     offset: number;
     limit: number;
@@ -59,32 +92,15 @@ export class TaskRepository {
     const filter = page.metadata
       ? sql`${tasks.metadata} @> ${JSON.stringify(page.metadata)}::jsonb`
       : undefined;
-    const fileLength = sql<number>`coalesce(octet_length(${tasks.file}), 0)`;
     const rows = await this.db
-      .select({
-        ...columnsWithoutFile,
-        fileLength,
-        fileHead: sql<Buffer | null>`substring(${tasks.file} from 1 for ${FILE_HEAD_BYTES})`,
-        // From the start of the last base64 groups, so the tail encodes exactly like the end of the whole file.
-        fileTail: sql<Buffer | null>`substring(${tasks.file} from (3 * greatest(ceil(octet_length(${tasks.file}) / 3.0)::int - ${FILE_TAIL_BYTES / 3}, 0)) + 1)`,
-      })
+      .select(summaryColumns)
       .from(tasks)
       .where(filter)
       .orderBy(desc(tasks.createdAt), tasks.id)
       .offset(page.offset)
       .limit(page.limit);
     const [totalRow] = await this.db.select({ total: count() }).from(tasks).where(filter);
-    return {
-      total: totalRow?.total ?? 0,
-      tasks: rows.map(({ fileLength: length, fileHead, fileTail, ...row }) => ({
-        ...toTask({ ...row, file: null }),
-        filePreview: redactFromPreview(
-          Number(length),
-          fileHead ?? Buffer.alloc(0),
-          fileTail ?? Buffer.alloc(0),
-        ),
-      })),
-    };
+    return { total: totalRow?.total ?? 0, tasks: rows.map(fromSummary) };
   }
 
   /** Applies the patch unless the task is in one of `lockedStates`; undefined when the task does not exist. */
@@ -103,28 +119,24 @@ export class TaskRepository {
       if (lockedStates.includes(current.state as TaskState)) return { lockedIn: current.state as TaskState };
       const [row] = await tx
         .update(tasks)
-        .set({
-          ...patch,
-          file: patch.file ? Buffer.from(patch.file) : undefined,
-          updatedAt: new Date(),
-        })
+        .set({ ...patch, file: patch.file ? Buffer.from(patch.file) : undefined, updatedAt: new Date() })
         .where(eq(tasks.id, id))
-        .returning();
-      return { task: toTask(row!) };
+        .returning(summaryColumns);
+      return { task: fromSummary(row!) };
     });
   }
 
   /** Deletes the task and releases its proplet; returns what it was, for the caller to clean up after it. */
   async delete(id: string): Promise<Task | undefined> {
     return this.db.transaction(async (tx) => {
-      await this.releasePin(tx, id);
-      const [row] = await tx.delete(tasks).where(eq(tasks.id, id)).returning();
-      return row ? toTask(row) : undefined;
+      await tx.execute(withRelease(sql`SELECT id FROM tasks WHERE id = ${id}`));
+      const [row] = await tx.delete(tasks).where(eq(tasks.id, id)).returning(summaryColumns);
+      return row ? fromSummary(row) : undefined;
     });
   }
 
   /** Pending or finished → Scheduled with a new attempt number; undefined if the task was not startable. */
-  async schedule(id: string, now: Date): Promise<Task | undefined> {
+  async schedule(id: string, now: Date): Promise<{ attempt: number } | undefined> {
     const [row] = await this.db
       .update(tasks)
       .set({
@@ -138,8 +150,8 @@ export class TaskRepository {
         updatedAt: now,
       })
       .where(and(eq(tasks.id, id), inArray(tasks.state, [...TRANSITIONS.schedule.from])))
-      .returning();
-    return row ? toTask(row) : undefined;
+      .returning({ attempt: tasks.attempt });
+    return row;
   }
 
   /** Scheduled → Pending again, when the start could not be queued; the client may simply start again. */
@@ -150,87 +162,84 @@ export class TaskRepository {
       .where(and(eq(tasks.id, id), eq(tasks.attempt, attempt), eq(tasks.state, TRANSITIONS.schedule.to)));
   }
 
-  /** Scheduled → Running on `propletId`: the pin and the proplet's task count change in the same transaction. */
+  /**
+   * Scheduled → Running on `propletId`, with its pin and its proplet's task count, in one statement (one
+   * round trip: this is the hot path of every start). False when the task was no longer that attempt,
+   * Scheduled.
+   */
   async markDispatched(id: string, attempt: number, propletId: string, now: Date): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const updated = await tx
-        .update(tasks)
-        .set({ state: TRANSITIONS.dispatch.to, propletId, startTime: now, updatedAt: now })
-        .where(
-          and(
-            eq(tasks.id, id),
-            eq(tasks.attempt, attempt),
-            inArray(tasks.state, [...TRANSITIONS.dispatch.from]),
-          ),
-        )
-        .returning({ id: tasks.id });
-      if (updated.length === 0) return false;
-      await tx
-        .insert(taskProplets)
-        .values({ taskId: id, propletId, createdAt: now })
-        .onConflictDoUpdate({ target: taskProplets.taskId, set: { propletId, createdAt: now } });
-      await tx
-        .update(proplets)
-        .set({ taskCount: sql`${proplets.taskCount} + 1` })
-        .where(eq(proplets.id, propletId));
-      return true;
-    });
+    const { rows } = await this.db.execute<{ moved: number }>(sql`
+      WITH moved AS (
+        UPDATE tasks SET state = ${TRANSITIONS.dispatch.to}, proplet_id = ${propletId},
+          start_time = ${now.toISOString()}, updated_at = ${now.toISOString()}
+        WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.dispatch.from[0]}
+        RETURNING id
+      ), pinned AS (
+        INSERT INTO task_proplets (task_id, proplet_id, created_at)
+        SELECT id, ${propletId}::text, ${now.toISOString()}::timestamptz FROM moved
+        ON CONFLICT (task_id) DO UPDATE SET proplet_id = excluded.proplet_id, created_at = excluded.created_at
+      ), counted AS (
+        UPDATE proplets SET task_count = task_count + 1
+        WHERE id = ${propletId} AND EXISTS (SELECT 1 FROM moved)
+      )
+      SELECT count(*)::int AS moved FROM moved`);
+    return rows[0]?.moved === 1;
   }
 
   /** Undoes markDispatched when the start message could not be published, so the job can try again. */
   async revertDispatch(id: string, attempt: number): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      const reverted = await tx
-        .update(tasks)
-        .set({ state: TRANSITIONS.dispatch.from[0], propletId: null, startTime: null, updatedAt: new Date() })
-        .where(and(eq(tasks.id, id), eq(tasks.attempt, attempt), eq(tasks.state, TRANSITIONS.dispatch.to)))
-        .returning({ id: tasks.id });
-      if (reverted.length === 0) return;
-      await this.releasePin(tx, id);
-    });
+    await this.db.execute(
+      withRelease(
+        sql`UPDATE tasks SET state = ${TRANSITIONS.dispatch.from[0]}, proplet_id = NULL, start_time = NULL,
+              updated_at = now()
+            WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.dispatch.to}
+            RETURNING id`,
+      ),
+    );
   }
 
   /**
    * Moves the task to a terminal outcome if it is still in one of `fromStates` (and, when given, still held
-   * by `holder`), releasing its pin and its proplet's task count. Undefined when the condition did not hold:
-   * the transition was already made, by this worker earlier or by another one.
+   * by `holder`), releasing its pin and its proplet's task count, in one statement. False when the condition
+   * did not hold: the transition was already made, by this worker earlier or by another one.
    */
   async finish(
     id: string,
     fromStates: readonly TaskState[],
     outcome: Outcome,
     holder?: string,
-  ): Promise<Task | undefined> {
-    return this.db.transaction(async (tx) => {
-      const conditions = [eq(tasks.id, id), inArray(tasks.state, [...fromStates])];
-      if (holder !== undefined) conditions.push(eq(tasks.propletId, holder));
-      const [row] = await tx
-        .update(tasks)
-        .set({
-          state: outcome.state,
-          results: outcome.results,
-          error: outcome.error,
-          finishTime: outcome.finishTime,
-          updatedAt: outcome.finishTime,
-        })
-        .where(and(...conditions))
-        .returning();
-      if (!row) return undefined;
-      await this.releasePin(tx, id);
-      return toTask(row);
-    });
+  ): Promise<boolean> {
+    const results =
+      outcome.results === undefined ? sql`results` : sql`${JSON.stringify(outcome.results)}::jsonb`;
+    const { rows } = await this.db.execute<{ id: string }>(
+      withRelease(
+        sql`UPDATE tasks SET state = ${outcome.state}, results = ${results}, error = ${outcome.error ?? null},
+              finish_time = ${outcome.finishTime.toISOString()}, updated_at = ${outcome.finishTime.toISOString()}
+            WHERE id = ${id} AND state IN (${sql.join(
+              fromStates.map((state) => sql`${state}`),
+              sql`, `,
+            )})
+              ${holder === undefined ? sql`` : sql`AND proplet_id = ${holder}`}
+            RETURNING id`,
+      ),
+    );
+    return rows.length === 1;
   }
+}
 
-  private async releasePin(tx: Pick<Database, 'delete' | 'update'>, taskId: string): Promise<void> {
-    const released = await tx
-      .delete(taskProplets)
-      .where(eq(taskProplets.taskId, taskId))
-      .returning({ propletId: taskProplets.propletId });
-    for (const { propletId } of released) {
-      await tx
-        .update(proplets)
-        .set({ taskCount: sql`greatest(${proplets.taskCount} - 1, 0)` })
-        .where(eq(proplets.id, propletId));
-    }
-  }
+/**
+ * Runs a statement yielding task ids (an UPDATE … RETURNING id, or a SELECT) and releases the pins of those
+ * tasks, decrementing their proplets' task counts (never below 0), in the same statement.
+ */
+function withRelease(change: SQL): SQL {
+  return sql`
+    WITH changed AS (${change}),
+    released AS (
+      DELETE FROM ${taskProplets} WHERE task_id IN (SELECT id FROM changed) RETURNING proplet_id
+    ),
+    counted AS (
+      UPDATE ${proplets} SET task_count = greatest(task_count - 1, 0)
+      WHERE id IN (SELECT proplet_id FROM released)
+    )
+    SELECT id FROM changed`;
 }

@@ -21,8 +21,10 @@ export interface Task {
   kind: string;
   state: TaskState;
   imageUrl: string | null;
+  /** The Wasm bytes; null when there are none, or when the row was read without them (see filePreview). */
   file: Uint8Array | null;
-  /** The redacted file, when the row was read without its bytes (lists). */
+  fileSize: number;
+  /** The redacted file, when the row was read without its bytes. */
   filePreview?: string | undefined;
   cliArgs: string[] | null;
   inputs: string[] | null;
@@ -72,4 +74,5 @@ export type NewTask = Omit<
   | 'updatedAt'
   | 'nextRun'
   | 'filePreview'
+  | 'fileSize'
 >;

@@ -17,12 +17,13 @@ export class ResultService {
   async apply(result: JobData<'task-results', 'result'>, logger: Logger): Promise<void> {
     const log = logger.child({ taskId: result.taskId, propletId: result.propletId });
     const failed = typeof result.error === 'string' && result.error !== '';
+    const state = failed ? TaskState.Failed : TaskState.Completed;
     if (isUuid(result.taskId)) {
       const applied = await this.tasks.finish(
         result.taskId,
         [TaskState.Running],
         {
-          state: failed ? TaskState.Failed : TaskState.Completed,
+          state,
           results: result.results ?? null,
           error: failed ? result.error : null,
           finishTime: new Date(result.receivedAt),
@@ -30,7 +31,7 @@ export class ResultService {
         result.propletId,
       );
       if (applied) {
-        log.info({ state: applied.state }, failed ? 'task failed' : 'task completed');
+        log.info({ state }, failed ? 'task failed' : 'task completed');
         return;
       }
     }
@@ -38,7 +39,7 @@ export class ResultService {
   }
 
   private async whyIgnored(result: JobData<'task-results', 'result'>): Promise<string> {
-    const task = isUuid(result.taskId) ? await this.tasks.findById(result.taskId) : undefined;
+    const task = isUuid(result.taskId) ? await this.tasks.findSummary(result.taskId) : undefined;
     if (!task) return 'unknown task';
     if (isTerminal(task.state)) return 'the task is already finished (duplicate, or it was stopped)';
     if (task.state !== TaskState.Running) return 'the task is not running';

@@ -11,7 +11,7 @@ export const STOPPED_BY_USER = 'stopped by user';
 
 /** Why a task cannot be started, or undefined when it can: a proplet would otherwise drop the start silently. */
 export function startProblem(task: Task): string | undefined {
-  const hasFile = task.file !== null && task.file.length > 0;
+  const hasFile = task.fileSize > 0;
   const hasImage = task.imageUrl !== null && task.imageUrl !== '';
   if (task.encrypted) {
     if (!hasImage) return 'an encrypted task needs an image_url';
@@ -37,7 +37,7 @@ export class TaskService {
   }
 
   async get(id: string): Promise<Task> {
-    const task = await this.tasks.findById(id);
+    const task = await this.tasks.findSummary(id);
     if (!task) throw new NotFoundError(`task ${id} not found`);
     return task;
   }

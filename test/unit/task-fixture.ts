@@ -11,6 +11,7 @@ export function makeTask(overrides: Partial<Task> = {}): Task {
     state: TaskState.Pending,
     imageUrl: null,
     file: null,
+    fileSize: 0,
     cliArgs: null,
     inputs: null,
     env: null,

@@ -271,9 +271,12 @@ describe('startProblem', () => {
   const wasm = Buffer.from('\0asm\x01\0\0\0');
 
   it('accepts a task with a file or an image_url', () => {
-    assert.equal(startProblem(makeTask({ file: wasm })), undefined);
+    assert.equal(startProblem(makeTask({ file: wasm, fileSize: wasm.length })), undefined);
     assert.equal(startProblem(makeTask({ imageUrl: 'https://example.test/app.wasm' })), undefined);
-    assert.equal(startProblem(makeTask({ file: wasm, imageUrl: 'oci://registry/app' })), undefined);
+    assert.equal(
+      startProblem(makeTask({ file: wasm, fileSize: wasm.length, imageUrl: 'oci://registry/app' })),
+      undefined,
+    );
   });
 
   it('refuses a task with neither file nor image_url', () => {
@@ -289,14 +292,16 @@ describe('startProblem', () => {
   it('requires an encrypted task to have an image_url', () => {
     assert.match(startProblem(makeTask({ encrypted: true })) ?? '', /encrypted task needs an image_url/);
     assert.match(
-      startProblem(makeTask({ encrypted: true, file: wasm })) ?? '',
+      startProblem(makeTask({ encrypted: true, file: wasm, fileSize: wasm.length })) ?? '',
       /encrypted task needs an image_url/,
     );
   });
 
   it('refuses an encrypted task that also has a file', () => {
     assert.match(
-      startProblem(makeTask({ encrypted: true, imageUrl: 'oci://registry/app', file: wasm })) ?? '',
+      startProblem(
+        makeTask({ encrypted: true, imageUrl: 'oci://registry/app', file: wasm, fileSize: wasm.length }),
+      ) ?? '',
       /remove file/,
     );
   });
@@ -310,6 +315,9 @@ describe('startProblem', () => {
   });
 
   it('refuses broadcast tasks for now', () => {
-    assert.match(startProblem(makeTask({ broadcast: true, file: wasm })) ?? '', /broadcast/);
+    assert.match(
+      startProblem(makeTask({ broadcast: true, file: wasm, fileSize: wasm.length })) ?? '',
+      /broadcast/,
+    );
   });
 });
