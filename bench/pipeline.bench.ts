@@ -14,11 +14,12 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
 import { SimulatedProplet } from '../test/support/simulated-proplet.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
-import { createTestDatabase, TEST_POSTGRES } from '../test/support/test-database.ts';
+import { createTestDatabase, TEST_POSTGRES, TEST_REDIS_URL } from '../test/support/test-database.ts';
 import { waitFor } from '../test/support/wait.ts';
 
 const [taskCount = 2000, concurrency = 32, propletCount = 4] = process.argv.slice(2).map(Number);
@@ -34,6 +35,23 @@ function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
   const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   const rssPages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
   return { cpuSeconds, rssMiB: Math.round((rssPages * 4096) / 2 ** 20) };
+}
+
+/** Statements Postgres committed in one database, and commands Redis processed (all clients). */
+async function serverCounters(
+  pool: pg.Pool,
+  redis: Redis,
+  database: string,
+): Promise<{ pgCommits: number; redisCommands: number }> {
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1',
+    [database],
+  );
+  const info = await redis.info('stats');
+  return {
+    pgCommits: Number(rows[0]!.n),
+    redisCommands: Number(/total_commands_processed:(\d+)/.exec(info)![1]),
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -73,6 +91,7 @@ async function main(): Promise<void> {
       ),
   );
   const pool = new pg.Pool({ ...TEST_POSTGRES, database: database.name, max: 2 });
+  const redis = new Redis(TEST_REDIS_URL);
   try {
     await waitFor(async () => (await fetch(`${baseUrl}/health`)).ok, 'manager up', 30_000);
     for (const proplet of proplets) await proplet.start();
@@ -92,6 +111,7 @@ async function main(): Promise<void> {
     };
     const startedAt = new Map<string, number>();
     const usageBefore = processUsage(manager.pid!);
+    const countersBefore = await serverCounters(pool, redis, database.name);
     const began = performance.now();
     let issued = 0;
     await Promise.all(
@@ -115,6 +135,7 @@ async function main(): Promise<void> {
     );
     const finished = performance.now();
     const usageAfter = processUsage(manager.pid!);
+    const countersAfter = await serverCounters(pool, redis, database.name);
 
     const toProplet = [...startedAt].map(([id, at]) => received.get(id)! - at).sort((a, b) => a - b);
     const seconds = (finished - began) / 1000;
@@ -126,9 +147,21 @@ async function main(): Promise<void> {
           proplets: propletCount,
           createAndStartPerSecond: Math.round(taskCount / ((submitted - began) / 1000)),
           completedPerSecond: Math.round(taskCount / seconds),
-          startRequestToProplet: { p50ms: +percentile(toProplet, 50).toFixed(1), p99ms: +percentile(toProplet, 99).toFixed(1) },
+          startRequestToProplet: {
+            p50ms: +percentile(toProplet, 50).toFixed(1),
+            p99ms: +percentile(toProplet, 99).toFixed(1),
+          },
+          // Postgres: includes the benchmark's own polling of the task count. Redis: counts the commands
+          // inside BullMQ's Lua scripts one by one.
+          perTask: {
+            postgresCommits: +((countersAfter.pgCommits - countersBefore.pgCommits) / taskCount).toFixed(1),
+            redisCommands: +(
+              (countersAfter.redisCommands - countersBefore.redisCommands) /
+              taskCount
+            ).toFixed(1),
+          },
           manager: {
-            cpuSecondsPerTask: +((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / taskCount * 1000).toFixed(2) / 1000,
+            cpuMsPerTask: +(((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / taskCount) * 1000).toFixed(2),
             cpuCoresUsed: +((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / seconds).toFixed(2),
             rssMiB: usageAfter.rssMiB,
           },
@@ -142,6 +175,7 @@ async function main(): Promise<void> {
     manager.kill('SIGTERM');
     await once(manager, 'exit');
     await pool.end();
+    await redis.quit();
     await database.drop();
     await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
   }

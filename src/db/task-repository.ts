@@ -54,7 +54,26 @@ function fromSummary({ fileHead, fileTail, ...row }: SummaryRow): Task {
 }
 
 export class TaskRepository {
-  constructor(private readonly db: Database) {}
+  /**
+   * The reads of every start, prepared once per connection: Postgres skips parsing and planning them and
+   * drizzle skips building them.
+   */
+  private readonly byId;
+  private readonly summaryById;
+
+  constructor(private readonly db: Database) {
+    const id = sql.placeholder('id');
+    this.byId = db
+      .select({ ...columnsWithoutFile, file: tasks.file })
+      .from(tasks)
+      .where(eq(tasks.id, id))
+      .prepare('task_by_id');
+    this.summaryById = db
+      .select(summaryColumns)
+      .from(tasks)
+      .where(eq(tasks.id, id))
+      .prepare('task_summary_by_id');
+  }
 
   async insert(task: NewTask & { id: string }): Promise<Task> {
     const file = task.file ? Buffer.from(task.file) : null;
@@ -68,17 +87,14 @@ export class TaskRepository {
 
   /** The whole task, Wasm bytes included: what a start command carries. */
   async findById(id: string): Promise<Task | undefined> {
-    const [row] = await this.db
-      .select({ ...columnsWithoutFile, file: tasks.file })
-      .from(tasks)
-      .where(eq(tasks.id, id));
+    const [row] = await this.byId.execute({ id });
     if (!row) return undefined;
     return { ...row, state: row.state as TaskState, fileSize: row.file?.length ?? 0 };
   }
 
   /** The task without its Wasm bytes (file redacted in filePreview): what the API shows. */
   async findSummary(id: string): Promise<Task | undefined> {
-    const [row] = await this.db.select(summaryColumns).from(tasks).where(eq(tasks.id, id));
+    const [row] = await this.summaryById.execute({ id });
     return row ? fromSummary(row) : undefined;
   }
 
