@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeClient, connectIngress, waitConnected } from '../src/mqtt/client.ts';
+import { HeartbeatBatcher } from '../src/mqtt/heartbeat-batcher.ts';
 import { PropletMessageRouter } from '../src/mqtt/proplet-message-router.ts';
 import { channelBase, ingressSubscription } from '../src/mqtt/topics.ts';
 import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
 
 const LONGEST_ENQUEUE_RETRY_MS = 2_000;
+/** Up to 500 heartbeats per job, sent at most 50 ms after the first; 100,000 kept while Redis is away. */
+const HEARTBEAT_BATCH = { maxBatch: 500, maxDelayMs: 50, maxBuffered: 100_000 };
 
 /**
  * Subscribes to the proplet topics and turns every message into a queue job. The broker's acknowledgement
@@ -16,7 +19,12 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'ingress' });
   const base = channelBase(config.mqtt.tenantId, config.mqtt.channelId);
-  const router = new PropletMessageRouter(base, resources.queues, logger);
+  const heartbeats = new HeartbeatBatcher({
+    ...HEARTBEAT_BATCH,
+    flush: (beats) => resources.queues.enqueue('proplet-liveness', 'heartbeats', { beats }),
+    logger,
+  });
+  const router = new PropletMessageRouter(base, resources.queues, heartbeats, logger);
   const client = connectIngress(resources.mqttSettings, logger);
   let stopping = false;
 
@@ -55,6 +63,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     stop: async () => {
       stopping = true;
       await closeClient(client);
+      await heartbeats.drain();
     },
   };
 }

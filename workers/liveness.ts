@@ -17,7 +17,7 @@ export async function startLiveness(resources: Resources): Promise<RoleHandle> {
     'proplet-liveness',
     {
       discovery: (data) => liveness.discovered(data.propletId, data.metadata),
-      heartbeat: (data) => liveness.heartbeat(data.propletId, data.receivedAt),
+      heartbeats: (data) => liveness.heartbeats(data.beats),
       offline: (data) => liveness.offline(data.propletId, data.receivedAt),
       sweep: async () => void (await liveness.sweep()),
     },

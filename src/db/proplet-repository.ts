@@ -33,16 +33,28 @@ export class PropletRepository {
   }
 
   /**
-   * Records that a proplet came alive, registering it if the manager has not heard its discovery (upstream
-   * proplets announce themselves only once, at start-up).
+   * Records that proplets came alive, in one statement, registering those the manager has not heard the
+   * discovery of (upstream proplets announce themselves only once, at start-up). Returns the new ones.
    */
-  async markAlive(id: string, at: Date, newName: string): Promise<{ created: boolean }> {
-    const [row] = await this.db
+  async markAlive(cameAlive: ReadonlyArray<{ id: string; at: Date; newName: string }>): Promise<string[]> {
+    if (cameAlive.length === 0) return [];
+    const rows = await this.db
       .insert(proplets)
-      .values({ id, name: newName, lastAliveAt: at, createdAt: at, updatedAt: at })
-      .onConflictDoUpdate({ target: proplets.id, set: { lastAliveAt: at } })
-      .returning({ created: sql<boolean>`(xmax = 0)` });
-    return { created: row!.created };
+      .values(
+        cameAlive.map(({ id, at, newName }) => ({
+          id,
+          name: newName,
+          lastAliveAt: at,
+          createdAt: at,
+          updatedAt: at,
+        })),
+      )
+      .onConflictDoUpdate({
+        target: proplets.id,
+        set: { lastAliveAt: sql`greatest(${proplets.lastAliveAt}, excluded.last_alive_at)` },
+      })
+      .returning({ id: proplets.id, created: sql<boolean>`(xmax = 0)` });
+    return rows.filter((row) => row.created).map((row) => row.id);
   }
 
   /** Persists the last heartbeat of proplets that just died, in one statement. */

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { mqttMessagesIn, mqttMessagesRejected } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
+import type { HeartbeatBatcher } from './heartbeat-batcher.ts';
 import { compactMetadata, discoveryPayload, heartbeatPayload, resultPayload } from './inbound-payloads.ts';
 import { PROPLET_TOPICS, propletTopicKind, type PropletTopicKind } from './topics.ts';
 
@@ -19,6 +20,7 @@ export class PropletMessageRouter {
   constructor(
     private readonly base: string,
     private readonly queues: JobQueues,
+    private readonly heartbeats: HeartbeatBatcher,
     private readonly logger: Logger,
   ) {}
 
@@ -50,9 +52,15 @@ export class PropletMessageRouter {
       }
       case 'alive': {
         const data = parsed.data as z.infer<typeof heartbeatPayload>;
-        // A last will says "offline": the proplet is gone now, not in 25 seconds (Decision 2).
-        const name = data.status === 'offline' ? 'offline' : 'heartbeat';
-        await this.queues.enqueue('proplet-liveness', name, { propletId: data.proplet_id, receivedAt });
+        if (data.status === 'offline') {
+          // A last will: the proplet is gone now, not in 25 seconds (Decision 2). Not batched: it must not be lost.
+          await this.queues.enqueue('proplet-liveness', 'offline', {
+            propletId: data.proplet_id,
+            receivedAt,
+          });
+        } else {
+          this.heartbeats.add({ propletId: data.proplet_id, receivedAt });
+        }
         return;
       }
       case 'results': {

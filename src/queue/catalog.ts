@@ -31,7 +31,9 @@ const discoveryJob = z.object({
   receivedAt: z.number().int().nonnegative(),
 });
 
-const heartbeatJob = z.object({ propletId: z.string().min(1), receivedAt: z.number().int().nonnegative() });
+const beat = z.object({ propletId: z.string().min(1), receivedAt: z.number().int().nonnegative() });
+/** Heartbeats travel in batches gathered by the ingress (see HeartbeatBatcher). */
+const heartbeatsJob = z.object({ beats: z.array(beat).min(1) });
 
 const keepCompleted = { age: 3_600, count: 1_000 };
 const keepFailed = { age: 7 * 24 * 3_600 };
@@ -66,7 +68,7 @@ export const QUEUE_CATALOG = {
     },
   },
   'proplet-liveness': {
-    jobs: { discovery: discoveryJob, heartbeat: heartbeatJob, offline: heartbeatJob, sweep: z.object({}) },
+    jobs: { discovery: discoveryJob, heartbeats: heartbeatsJob, offline: beat, sweep: z.object({}) },
     // Heartbeats are many and worthless once applied: keep none.
     options: {
       attempts: 5,

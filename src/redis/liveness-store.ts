@@ -9,7 +9,6 @@ export type HeartbeatOutcome = 'came-alive' | 'still-alive' | 'ignored';
 
 /** The scripts below, as ioredis adds them to the client with defineCommand. */
 interface LivenessCommands {
-  propellerHeartbeat(...keysThenArgs: Array<string | number>): Promise<number>;
   propellerOffline(...keysThenArgs: Array<string | number>): Promise<number>;
   propellerSweep(...keysThenArgs: Array<string | number>): Promise<string[]>;
   propellerPick(...keysThenArgs: Array<string | number>): Promise<string | null>;
@@ -46,20 +45,39 @@ export class LivenessStore {
   }
 
   async recordHeartbeat(id: string, atMs: number, nowMs = Date.now()): Promise<HeartbeatOutcome> {
+    const [outcome] = await this.recordHeartbeats([{ propletId: id, receivedAt: atMs }], nowMs);
+    return outcome!;
+  }
+
+  /** Records many heartbeats in one round trip (a pipeline of scripts); outcomes in the same order. */
+  async recordHeartbeats(
+    beats: ReadonlyArray<{ propletId: string; receivedAt: number }>,
+    nowMs = Date.now(),
+  ): Promise<HeartbeatOutcome[]> {
     const k = this.keys;
-    const code = await this.scripts.propellerHeartbeat(
-      k.beats,
-      k.alive,
-      k.rotation,
-      k.offline,
-      k.history(id),
-      id,
-      atMs,
-      ALIVE_HISTORY_LENGTH,
-      nowMs,
-      this.aliveTimeoutMs,
-    );
-    return code === 1 ? 'came-alive' : code === -1 ? 'ignored' : 'still-alive';
+    const pipeline = this.redis.pipeline();
+    const scripts = pipeline as unknown as {
+      propellerHeartbeat(...keysThenArgs: Array<string | number>): unknown;
+    };
+    for (const { propletId, receivedAt } of beats) {
+      scripts.propellerHeartbeat(
+        k.beats,
+        k.alive,
+        k.rotation,
+        k.offline,
+        k.history(propletId),
+        propletId,
+        receivedAt,
+        ALIVE_HISTORY_LENGTH,
+        nowMs,
+        this.aliveTimeoutMs,
+      );
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, code]) => {
+      if (error) throw error;
+      return code === 1 ? 'came-alive' : code === -1 ? 'ignored' : 'still-alive';
+    });
   }
 
   /** A last will with status "offline": not alive from now on. True when it was alive until now. */

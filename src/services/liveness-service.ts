@@ -28,14 +28,25 @@ export class LivenessService {
     );
   }
 
-  async heartbeat(propletId: string, receivedAt: number): Promise<void> {
-    const outcome = await this.liveness.recordHeartbeat(propletId, receivedAt);
-    if (outcome !== 'came-alive') return;
-    const { created } = await this.proplets.markAlive(propletId, new Date(receivedAt), generatePropletName());
-    this.logger.info(
-      { propletId, created },
-      created ? 'proplet registered from its heartbeat' : 'proplet alive',
+  async heartbeats(beats: ReadonlyArray<{ propletId: string; receivedAt: number }>): Promise<void> {
+    const outcomes = await this.liveness.recordHeartbeats(beats);
+    const cameAlive = new Map<string, Date>();
+    beats.forEach((beat, i) => {
+      if (outcomes[i] === 'came-alive') cameAlive.set(beat.propletId, new Date(beat.receivedAt));
+    });
+    if (cameAlive.size === 0) return;
+    const registered = new Set(
+      await this.proplets.markAlive(
+        [...cameAlive].map(([id, at]) => ({ id, at, newName: generatePropletName() })),
+      ),
     );
+    for (const propletId of cameAlive.keys()) {
+      const created = registered.has(propletId);
+      this.logger.info(
+        { propletId, created },
+        created ? 'proplet registered from its heartbeat' : 'proplet alive',
+      );
+    }
     // Starts waiting for a proplet are delayed jobs; wake them now rather than at their next retry.
     await this.queues.promoteDelayed('task-start');
   }
