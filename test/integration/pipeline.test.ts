@@ -306,3 +306,20 @@ describe('tasks through the whole path', () => {
     assert.equal(done.results, 'while you were away');
   });
 });
+
+describe('liveness writes', () => {
+  it('writes no proplet row for a heartbeat of a proplet already alive', async () => {
+    const sim = await proplet();
+    const pool = harness.manager.resources.postgres.pool;
+    const read = async () =>
+      (await pool.query('SELECT updated_at, last_alive_at FROM proplets WHERE id = $1', [sim.id])).rows[0];
+    const before = await read();
+    const historyBefore = (await api('GET', `/proplets/${sim.id}/alive-history`)).body.history;
+    await waitFor(
+      async () =>
+        (await api('GET', `/proplets/${sim.id}/alive-history`)).body.history.at(-1) !== historyBefore.at(-1),
+      'more heartbeats recorded',
+    );
+    assert.deepEqual(await read(), before);
+  });
+});

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import pg from 'pg';
+import { loadConfig } from '../../src/config/config.ts';
+import { migrateDatabase } from '../../src/db/migrate.ts';
+import { TaskState } from '../../src/domain/task-state.ts';
+import { startManager, type RunningManager } from '../../src/manager.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import { SimulatedProplet } from '../support/simulated-proplet.ts';
+import { testEnvironment } from '../support/test-config.ts';
+import { createTestDatabase, TEST_POSTGRES } from '../support/test-database.ts';
+import { waitFor } from '../support/wait.ts';
+
+const WASM = Buffer.from('0061736d01000000', 'hex').toString('base64');
+
+let harness: TestManager;
+let extra: RunningManager | undefined;
+let proplets: SimulatedProplet[];
+
+const api = (method: string, path: string, body?: unknown) => request(harness.baseUrl, method, path, body);
+
+/** A second manager process's worth of roles, sharing the first one's database, queues and channel. */
+async function startSecondManager(roles: string): Promise<RunningManager> {
+  const config = {
+    ...harness.config,
+    roles: loadConfig({ MANAGER_ROLES: roles }, '/nonexistent').roles,
+    instanceId: `${harness.config.instanceId}-b`,
+  };
+  extra = await startManager(config, createLogger(config.logLevel));
+  return extra;
+}
+
+async function runTasks(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const id = (await api('POST', '/tasks', { name: `t${i}`, file: WASM })).body.id as string;
+    assert.equal((await api('POST', `/tasks/${id}/start`)).status, 200);
+    // One at a time, so the rotation order is observable.
+    await waitFor(
+      async () => (await api('GET', `/tasks/${id}`)).body.state === TaskState.Completed,
+      `task ${i}`,
+    );
+  }
+}
+
+beforeEach(async () => {
+  harness = await startTestManager();
+  proplets = [];
+  extra = undefined;
+});
+
+afterEach(async () => {
+  await Promise.all(proplets.map((p) => p.stop()));
+  await extra?.stop();
+  await harness.close();
+});
+
+async function aliveProplets(count: number): Promise<SimulatedProplet[]> {
+  for (let i = 0; i < count; i++) {
+    const sim = new SimulatedProplet(harness.config.mqtt);
+    proplets.push(sim);
+    await sim.start();
+  }
+  await waitFor(
+    async () => (await api('GET', '/proplets?status=active')).body.total === count,
+    'proplets alive',
+  );
+  return proplets;
+}
+
+describe('several manager processes', () => {
+  it('two schedulers share one round-robin rotation', async () => {
+    await startSecondManager('scheduler');
+    const sims = await aliveProplets(3);
+    await runTasks(9);
+    assert.deepEqual(
+      sims.map((sim) => sim.starts.length),
+      [3, 3, 3],
+    );
+  });
+
+  it('with two ingress instances on the shared subscription, every result is applied', async () => {
+    await startSecondManager('ingress');
+    const sims = await aliveProplets(2);
+    await runTasks(6);
+    assert.equal(sims[0]!.starts.length + sims[1]!.starts.length, 6);
+  });
+});
+
+describe('migrations', () => {
+  it('are applied once when several processes start at the same moment', async () => {
+    const database = await createTestDatabase();
+    try {
+      const config = loadConfig(testEnvironment(database.name), '/nonexistent');
+      const logger = createLogger('fatal');
+      await Promise.all(Array.from({ length: 4 }, () => migrateDatabase(config.postgres, logger)));
+      const other = new pg.Pool({ ...TEST_POSTGRES, database: database.name });
+      try {
+        const { rows } = await other.query<{ n: string }>(
+          'SELECT count(*) AS n FROM drizzle.__drizzle_migrations',
+        );
+        assert.equal(Number(rows[0]!.n), 1);
+        const tables = await other.query<{ name: string }>(
+          "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        );
+        assert.deepEqual(
+          tables.rows.map((row) => row.name),
+          ['proplets', 'task_proplets', 'tasks'],
+        );
+      } finally {
+        await other.end();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+});
