@@ -82,6 +82,13 @@ describe('tasks API', () => {
     assert.equal((await api('GET', '/tasks?limit=100')).body.total, before);
   });
 
+  it('refuses a body over 10 MiB with 413', async () => {
+    const file = Buffer.alloc(8 * 1024 * 1024).toString('base64');
+    const response = await api('POST', '/tasks', { name: 'huge', file });
+    assert.equal(response.status, 413);
+    assert.match(response.body.error, /too large/);
+  });
+
   it('answers 400 for bad ids and limits, 404 for unknown ids', async () => {
     assert.equal((await api('GET', '/tasks/not-a-uuid')).status, 400);
     assert.equal((await api('POST', '/tasks/not-a-uuid/start')).status, 400);

@@ -253,6 +253,17 @@ describe('tasks through the whole path', () => {
     assert.equal((await api('POST', `/tasks/${taskId}/stop`)).status, 409);
   });
 
+  it('deletes a running task: its proplet gets a stop and is released', async () => {
+    const sim = await proplet(() => 'keep-running');
+    const taskId = await createTask();
+    await api('POST', `/tasks/${taskId}/start`);
+    await waitForState(taskId, TaskState.Running);
+    assert.equal((await api('DELETE', `/tasks/${taskId}`)).status, 204);
+    assert.deepEqual(await sim.waitForStop(taskId), { id: taskId, broadcast: false, proplet_id: sim.id });
+    assert.equal((await api('GET', `/proplets/${sim.id}`)).body.task_count, 0);
+    assert.equal((await api('GET', `/tasks/${taskId}`)).status, 404);
+  });
+
   it('applies a result once: duplicates and results from other proplets change nothing', async () => {
     const holder = await proplet(() => 'keep-running');
     const stranger = await proplet(() => 'keep-running');
