@@ -126,7 +126,8 @@ export class TaskService {
             { jobId: jobIds.stop(id, task.attempt) },
           );
         }
-        if (await this.tasks.finish(id, [TaskState.Running], outcome)) {
+        // Only if still held by the proplet the stop went to.
+        if (await this.tasks.finish(id, [TaskState.Running], outcome, task.propletId ?? undefined)) {
           this.logger.info({ taskId: id, propletId: task.propletId }, 'task stopped');
           return;
         }
