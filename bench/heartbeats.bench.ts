@@ -16,6 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 import pg from 'pg';
+import { loadConfig } from '../src/config/config.ts';
+import { discardIngressSession } from '../test/support/manager-harness.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
 import { createTestDatabase, TEST_MQTT_URL, TEST_POSTGRES } from '../test/support/test-database.ts';
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
     await pool.end();
     await database.drop();
     await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
+    await discardIngressSession(loadConfig(env, '/nonexistent'));
   }
 }
 

@@ -16,6 +16,8 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { loadConfig } from '../src/config/config.ts';
+import { discardIngressSession } from '../test/support/manager-harness.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
 import { SimulatedProplet } from '../test/support/simulated-proplet.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
     await redis.quit();
     await database.drop();
     await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
+    await discardIngressSession(loadConfig(env, '/nonexistent'));
   }
 }
 

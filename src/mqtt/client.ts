@@ -30,12 +30,17 @@ export function connectPublisher(settings: MqttSettings, logger: Logger): MqttCl
   return watch(mqtt.connect(settings.url, { ...baseOptions(settings, clientId), clean: true }), logger);
 }
 
+/** Stable across restarts of one ingress instance: the broker keys its persistent session on it. */
+export function ingressClientId(settings: Pick<MqttSettings, 'entityId' | 'instanceId'>): string {
+  return `${settings.entityId}-ingress-${settings.instanceId}`;
+}
+
 /**
  * Client for the ingress: a stable id and a persistent session, so the broker keeps messages that arrive
  * while the ingress restarts and hands them over when it reconnects.
  */
 export function connectIngress(settings: MqttSettings, logger: Logger): MqttClient {
-  const clientId = `${settings.entityId}-ingress-${settings.instanceId}`;
+  const clientId = ingressClientId(settings);
   return watch(
     mqtt.connect(settings.url, {
       ...baseOptions(settings, clientId),

@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
-import { request } from '../support/manager-harness.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { discardIngressSession, request } from '../support/manager-harness.ts';
 import { deleteKeysWithPrefix } from '../support/redis-cleanup.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
@@ -60,6 +61,7 @@ describe('manager processes', () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await database.drop();
     await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
+    await discardIngressSession(loadConfig(env, '/nonexistent'));
   });
 
   it('runs a task end to end with each role in its own process, and each stops cleanly on SIGTERM', async () => {

@@ -6,7 +6,12 @@ import { migrateDatabase } from '../../src/db/migrate.ts';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  discardIngressSession,
+  request,
+  startTestManager,
+  type TestManager,
+} from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
 import { createTestDatabase, TEST_POSTGRES } from '../support/test-database.ts';
@@ -53,6 +58,7 @@ afterEach(async () => {
   await Promise.all(proplets.map((p) => p.stop()));
   await extra?.stop();
   await harness.close();
+  if (extra) await discardIngressSession(harness.config, `${harness.config.instanceId}-b`);
 });
 
 async function aliveProplets(count: number): Promise<SimulatedProplet[]> {

@@ -1,7 +1,10 @@
 import type { Config } from '../../src/config/config.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import mqtt from 'mqtt';
+import { ingressClientId } from '../../src/mqtt/client.ts';
 import { deleteKeysWithPrefix } from './redis-cleanup.ts';
+import { TEST_MQTT_URL } from './test-database.ts';
 import { createTestDatabase } from './test-database.ts';
 import { testConfig } from './test-config.ts';
 
@@ -26,8 +29,22 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
       await manager.stop();
       await database.drop();
       await deleteKeysWithPrefix(config.queuePrefix);
+      await discardIngressSession(config);
     },
   };
+}
+
+/**
+ * The ingress keeps a persistent session in the broker, on purpose; a test's session would outlive it.
+ * Connecting once with a clean start under the same client id discards it.
+ */
+export async function discardIngressSession(config: Config, instanceId = config.instanceId): Promise<void> {
+  const client = await mqtt.connectAsync(TEST_MQTT_URL, {
+    clientId: ingressClientId({ entityId: config.mqtt.entityId, instanceId }),
+    clean: true,
+    reconnectPeriod: 0,
+  });
+  await client.endAsync();
 }
 
 export interface JsonResponse {
