@@ -10,6 +10,7 @@ import type { Logger } from './observability/logger.ts';
 import { JobQueues } from './queue/job-queues.ts';
 import { connectRedis } from './redis/connection.ts';
 import { LivenessStore } from './redis/liveness-store.ts';
+import { StoppedRuns } from './redis/stopped-runs.ts';
 
 /**
  * The composition root's shared connections and repositories, created on first use so that each role
@@ -24,6 +25,7 @@ export class Resources {
   private propletRepository?: PropletRepository;
   private livenessStore?: LivenessStore;
   private commandPublisher?: CommandPublisher;
+  private stoppedRunMarks?: StoppedRuns;
 
   constructor(
     readonly config: Config,
@@ -43,7 +45,7 @@ export class Resources {
   }
 
   get queues(): JobQueues {
-    return (this.jobQueues ??= new JobQueues(this.redis, this.config.queuePrefix));
+    return (this.jobQueues ??= new JobQueues(this.redis, this.config.queuePrefix, this.logger));
   }
 
   get tasks(): TaskRepository {
@@ -60,6 +62,10 @@ export class Resources {
       this.config.queuePrefix,
       this.config.propletAliveTimeoutMs,
     ));
+  }
+
+  get stoppedRuns(): StoppedRuns {
+    return (this.stoppedRunMarks ??= new StoppedRuns(this.redis, this.config.queuePrefix));
   }
 
   get publisher(): CommandPublisher {

@@ -55,7 +55,9 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
 
   await waitConnected(client, config.mqtt.timeoutMs);
   const subscription = ingressSubscription(base, config.mqtt.shareGroup);
-  await client.subscribeAsync(subscription, { qos: config.mqtt.qos });
+  // At QoS 2, mqtt.js acknowledges (PUBREC) before handing the message over; at QoS 1 the acknowledgement
+  // waits for the job to be queued. So the ingress subscribes at QoS 1 at most.
+  await client.subscribeAsync(subscription, { qos: Math.min(config.mqtt.qos, 1) as 0 | 1 });
   logger.info({ subscription }, 'ingress subscribed');
 
   return {

@@ -6,7 +6,7 @@ import { ResultService } from '../src/services/result-service.ts';
 /** Consumes results published by proplets and records them in Postgres. */
 export function startResults(resources: Resources): RoleHandle {
   const logger = resources.logger.child({ role: 'results' });
-  const results = new ResultService(resources.tasks);
+  const results = new ResultService(resources.tasks, resources.stoppedRuns);
   const worker = startQueueWorker(
     'task-results',
     { result: (data, job) => results.apply(data, job.logger) },

@@ -119,27 +119,14 @@ export class TaskRepository {
     return { total: totalRow?.total ?? 0, tasks: rows.map(fromSummary) };
   }
 
-  /** Applies the patch unless the task is in one of `lockedStates`; undefined when the task does not exist. */
-  async update(
-    id: string,
-    patch: TaskPatch,
-    lockedStates: readonly TaskState[],
-  ): Promise<{ task: Task } | { lockedIn: TaskState } | undefined> {
-    return this.db.transaction(async (tx) => {
-      const [current] = await tx
-        .select({ state: tasks.state })
-        .from(tasks)
-        .where(eq(tasks.id, id))
-        .for('update');
-      if (!current) return undefined;
-      if (lockedStates.includes(current.state as TaskState)) return { lockedIn: current.state as TaskState };
-      const [row] = await tx
-        .update(tasks)
-        .set({ ...patch, file: patch.file ? Buffer.from(patch.file) : undefined, updatedAt: new Date() })
-        .where(eq(tasks.id, id))
-        .returning(summaryColumns);
-      return { task: fromSummary(row!) };
-    });
+  /** Applies the patch; undefined when the task does not exist. */
+  async update(id: string, patch: TaskPatch): Promise<Task | undefined> {
+    const [row] = await this.db
+      .update(tasks)
+      .set({ ...patch, file: patch.file ? Buffer.from(patch.file) : undefined, updatedAt: new Date() })
+      .where(eq(tasks.id, id))
+      .returning(summaryColumns);
+    return row ? fromSummary(row) : undefined;
   }
 
   /** Deletes the task and releases its proplet; returns what it was, for the caller to clean up after it. */

@@ -24,11 +24,6 @@ export class ConflictError extends DomainError {
   readonly status = 409;
 }
 
-export class PayloadTooLargeError extends DomainError {
-  override name = 'PayloadTooLargeError';
-  readonly status = 413;
-}
-
 /** A dependency (Postgres, Redis, the broker) did not answer; the client may retry. */
 export class UnavailableError extends DomainError {
   override name = 'UnavailableError';

@@ -21,9 +21,6 @@ export const TERMINAL_STATES: readonly TaskState[] = [
 /** States from which `start` may (re)run a task: never run yet, or finished. */
 export const STARTABLE_STATES: readonly TaskState[] = [TaskState.Pending, ...TERMINAL_STATES];
 
-/** States whose task is in the hands of the scheduler or a proplet: they must not be edited underneath. */
-export const ACTIVE_STATES: readonly TaskState[] = [TaskState.Scheduled, TaskState.Running];
-
 export function isTerminal(state: TaskState): boolean {
   return TERMINAL_STATES.includes(state);
 }
@@ -48,7 +45,3 @@ export const TRANSITIONS = {
 } as const satisfies Record<string, { from: readonly TaskState[]; to: TaskState }>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
-
-export function canTransition(name: TransitionName, from: TaskState): boolean {
-  return (TRANSITIONS[name].from as readonly TaskState[]).includes(from);
-}

@@ -14,7 +14,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
   const app = createApp({
-    tasks: new TaskService(resources.tasks, resources.queues, log),
+    tasks: new TaskService(resources.tasks, resources.queues, resources.stoppedRuns, log),
     proplets: new PropletService(resources.proplets, resources.liveness),
     health: new HealthService({
       postgres: () => resources.postgres.pool.query('SELECT 1'),

@@ -24,6 +24,16 @@ function bodyParserMessage(error: BodyParserError): string | undefined {
   }
 }
 
+/**
+ * Postgres refuses some values the schemas let through (a data exception, class 22, such as a string
+ * Postgres cannot store): that is the client's mistake, not the server's.
+ */
+function invalidValueMessage(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code !== 'string' || !cause.code.startsWith('22')) return undefined;
+  return `invalid value provided: ${typeof cause.message === 'string' ? cause.message : 'rejected by the database'}`;
+}
+
 /** The one place errors become HTTP responses: `{"error": "..."}` with the status the error carries. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
@@ -40,6 +50,15 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       const status = (error as BodyParserError).status ?? 400;
       logger.warn({ method: req.method, path: req.path, status, error: parserMessage }, 'request refused');
       res.status(status).json({ error: parserMessage });
+      return;
+    }
+    const invalidValue = invalidValueMessage(error);
+    if (invalidValue) {
+      logger.warn(
+        { method: req.method, path: req.path, status: 400, error: invalidValue },
+        'request refused',
+      );
+      res.status(400).json({ error: invalidValue });
       return;
     }
     logger.error({ method: req.method, path: req.path, err: error }, 'request failed');

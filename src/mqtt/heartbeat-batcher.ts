@@ -27,6 +27,7 @@ export class HeartbeatBatcher {
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private failures = 0;
+  private closed = false;
 
   constructor(private readonly options: HeartbeatBatcherOptions) {}
 
@@ -43,6 +44,7 @@ export class HeartbeatBatcher {
 
   /** Sends what is buffered, once; used at shutdown, when what cannot be sent is not worth waiting for. */
   async drain(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.flushing;
@@ -58,7 +60,7 @@ export class HeartbeatBatcher {
   }
 
   private kick(delayMs: number): void {
-    if (this.flushing) return;
+    if (this.flushing || this.closed) return;
     if (this.timer && delayMs > 0) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {

@@ -46,7 +46,8 @@ export const heartbeatPayload = z.object({
 });
 
 export const resultPayload = z.object({
-  task_id: z.string().trim().min(1).max(255),
+  // Task ids are UUIDs: anything else cannot name a task.
+  task_id: z.guid(),
   proplet_id: propletId.optional(),
   results: z.unknown().optional(),
   error: z.string().nullish(),

@@ -1,6 +1,22 @@
-import { pino, type Logger as PinoLogger } from 'pino';
+import { DrizzleQueryError } from 'drizzle-orm';
+import { pino, stdSerializers, type Logger as PinoLogger } from 'pino';
 
 export type Logger = PinoLogger;
+
+/**
+ * Errors as pino shows them, except that a failed query is shown without its parameters: they may hold a
+ * task's Wasm bytes or other client data that has no place in logs.
+ */
+export function serializeError(error: unknown): unknown {
+  if (error instanceof DrizzleQueryError) {
+    return {
+      type: 'DrizzleQueryError',
+      message: `Failed query: ${error.query}`,
+      cause: error.cause instanceof Error ? serializeError(error.cause) : undefined,
+    };
+  }
+  return error instanceof Error ? stdSerializers.err(error) : error;
+}
 
 /**
  * JSON logs, one line per event. Fields that could carry Wasm bytes or secrets are removed wherever they
@@ -10,6 +26,7 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
   return pino({
     level,
     base: { service: 'propeller-manager', ...base },
+    serializers: { err: serializeError },
     redact: {
       paths: [
         'file',

@@ -18,7 +18,7 @@ const stopJob = z.object({
 });
 
 const resultJob = z.object({
-  taskId: z.string().min(1),
+  taskId: z.guid(),
   propletId: z.string().min(1).optional(),
   results: z.unknown(),
   error: z.string().nullable(),

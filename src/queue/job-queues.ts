@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.ts';
 import { QUEUE_CATALOG, QUEUE_NAMES, type JobData, type JobName, type QueueName } from './catalog.ts';
 
 /** Producer side of every queue: typed enqueueing plus the few queue operations the services need. */
@@ -9,6 +10,7 @@ export class JobQueues {
   constructor(
     private readonly connection: Redis,
     readonly prefix: string,
+    private readonly logger: Logger,
   ) {}
 
   queue(name: QueueName): Queue {
@@ -19,8 +21,8 @@ export class JobQueues {
         prefix: this.prefix,
         defaultJobOptions: QUEUE_CATALOG[name].options,
       });
-      // Errors surface on the calls that fail; the event would otherwise be unhandled.
-      queue.on('error', () => undefined);
+      // The calls that fail report their errors too; this is the connection's side of the story.
+      queue.on('error', (error) => this.logger.warn({ queue: name, err: error }, 'queue connection error'));
       this.queues.set(name, queue);
     }
     return queue;

@@ -1,5 +1,5 @@
 import type { TaskRepository } from '../db/task-repository.ts';
-import { TaskState } from '../domain/task-state.ts';
+import { TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { CommandPublisher } from '../mqtt/command-publisher.ts';
 import { buildStartMessage, buildStopMessage } from '../mqtt/outbound-payloads.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -102,8 +102,8 @@ export class DispatchService {
   }
 
   private async giveUp(job: JobData<'task-start', 'start'>, error: string, log: Logger): Promise<void> {
-    const failed = await this.tasks.finish(job.taskId, [TaskState.Scheduled], {
-      state: TaskState.Failed,
+    const failed = await this.tasks.finish(job.taskId, TRANSITIONS.giveUpStart.from, {
+      state: TRANSITIONS.giveUpStart.to,
       error,
       finishTime: new Date(),
     });

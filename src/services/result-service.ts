@@ -1,10 +1,8 @@
-import { z } from 'zod';
 import type { TaskRepository } from '../db/task-repository.ts';
-import { isTerminal, TaskState } from '../domain/task-state.ts';
+import { isTerminal, TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobData } from '../queue/catalog.ts';
-
-const isUuid = (value: string) => z.guid().safeParse(value).success;
+import type { StoppedRuns } from '../redis/stopped-runs.ts';
 
 /**
  * Applies results published by proplets. The transition is conditional (Running, and held by the proplet
@@ -12,34 +10,39 @@ const isUuid = (value: string) => z.guid().safeParse(value).success;
  * the task changes nothing.
  */
 export class ResultService {
-  constructor(private readonly tasks: TaskRepository) {}
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly stoppedRuns: StoppedRuns,
+  ) {}
 
   async apply(result: JobData<'task-results', 'result'>, logger: Logger): Promise<void> {
     const log = logger.child({ taskId: result.taskId, propletId: result.propletId });
     const failed = typeof result.error === 'string' && result.error !== '';
-    const state = failed ? TaskState.Failed : TaskState.Completed;
-    if (isUuid(result.taskId)) {
-      const applied = await this.tasks.finish(
-        result.taskId,
-        [TaskState.Running],
-        {
-          state,
-          results: result.results ?? null,
-          error: failed ? result.error : null,
-          finishTime: new Date(result.receivedAt),
-        },
-        result.propletId,
-      );
-      if (applied) {
-        log.info({ state }, failed ? 'task failed' : 'task completed');
-        return;
-      }
+    const transition = failed ? TRANSITIONS.fail : TRANSITIONS.complete;
+    if (result.propletId && (await this.stoppedRuns.consume(result.taskId, result.propletId))) {
+      log.info('result of a stopped run ignored');
+      return;
+    }
+    const applied = await this.tasks.finish(
+      result.taskId,
+      transition.from,
+      {
+        state: transition.to,
+        results: result.results ?? null,
+        error: failed ? result.error : null,
+        finishTime: new Date(result.receivedAt),
+      },
+      result.propletId,
+    );
+    if (applied) {
+      log.info({ state: transition.to }, failed ? 'task failed' : 'task completed');
+      return;
     }
     log.warn({ reason: await this.whyIgnored(result) }, 'result ignored');
   }
 
   private async whyIgnored(result: JobData<'task-results', 'result'>): Promise<string> {
-    const task = isUuid(result.taskId) ? await this.tasks.findSummary(result.taskId) : undefined;
+    const task = await this.tasks.findSummary(result.taskId);
     if (!task) return 'unknown task';
     if (isTerminal(task.state)) return 'the task is already finished (duplicate, or it was stopped)';
     if (task.state !== TaskState.Running) return 'the task is not running';

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { TaskPatch, TaskRepository } from '../db/task-repository.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../domain/errors.ts';
 import type { NewTask, Task } from '../domain/task.ts';
-import { ACTIVE_STATES, stateName, TaskState } from '../domain/task-state.ts';
+import { stateName, TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jobIds } from '../queue/catalog.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
+import type { StoppedRuns } from '../redis/stopped-runs.ts';
 
 export const STOPPED_BY_USER = 'stopped by user';
 
@@ -29,6 +30,7 @@ export class TaskService {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly queues: JobQueues,
+    private readonly stoppedRuns: StoppedRuns,
     private readonly logger: Logger,
   ) {}
 
@@ -50,15 +52,14 @@ export class TaskService {
     return this.tasks.list(page);
   }
 
+  /**
+   * Changes the fields sent, in any state, as upstream does: a running task keeps running what it was given;
+   * the change applies to its next run.
+   */
   async update(id: string, patch: TaskPatch): Promise<Task> {
-    const outcome = await this.tasks.update(id, patch, ACTIVE_STATES);
-    if (!outcome) throw new NotFoundError(`task ${id} not found`);
-    if ('lockedIn' in outcome) {
-      throw new ConflictError(
-        `task ${id} is ${stateName(outcome.lockedIn).toLowerCase()}: stop it before changing it`,
-      );
-    }
-    return outcome.task;
+    const task = await this.tasks.update(id, patch);
+    if (!task) throw new NotFoundError(`task ${id} not found`);
+    return task;
   }
 
   async delete(id: string): Promise<void> {
@@ -115,25 +116,18 @@ export class TaskService {
   async stop(id: string): Promise<void> {
     for (let round = 0; round < 3; round++) {
       const task = await this.get(id);
-      const outcome = { state: TaskState.Failed, error: STOPPED_BY_USER, finishTime: new Date() } as const;
+      const outcome = { error: STOPPED_BY_USER, finishTime: new Date() };
 
-      if (task.state === TaskState.Running) {
-        if (task.propletId) {
-          await this.queues.enqueue(
-            'task-stop',
-            'stop',
-            { taskId: id, propletId: task.propletId },
-            { jobId: jobIds.stop(id, task.attempt) },
-          );
-        }
-        // Only if still held by the proplet the stop went to.
-        if (await this.tasks.finish(id, [TaskState.Running], outcome, task.propletId ?? undefined)) {
-          this.logger.info({ taskId: id, propletId: task.propletId }, 'task stopped');
-          return;
-        }
-      } else if (task.state === TaskState.Scheduled) {
+      if (task.state === TRANSITIONS.stop.from[0]) {
+        if (await this.stopRunning(task, outcome)) return;
+      } else if (task.state === TRANSITIONS.withdraw.from[0]) {
         await this.queues.remove('task-start', jobIds.start(id, task.attempt));
-        if (await this.tasks.finish(id, [TaskState.Scheduled], outcome)) {
+        if (
+          await this.tasks.finish(id, TRANSITIONS.withdraw.from, {
+            ...outcome,
+            state: TRANSITIONS.withdraw.to,
+          })
+        ) {
           this.logger.info({ taskId: id }, 'scheduled task withdrawn');
           return;
         }
@@ -142,6 +136,36 @@ export class TaskService {
       }
     }
     throw new ConflictError(`task ${id} kept changing state; try again`);
+  }
+
+  /**
+   * Marks the run as stopped (its proplet's last report on it is to be ignored), sends the stop, and fails
+   * the task if that proplet still holds it. False when the task changed meanwhile.
+   */
+  private async stopRunning(task: Task, outcome: { error: string; finishTime: Date }): Promise<boolean> {
+    const propletId = task.propletId;
+    if (propletId) {
+      await this.stoppedRuns.mark(task.id, propletId);
+      await this.queues.enqueue(
+        'task-stop',
+        'stop',
+        { taskId: task.id, propletId },
+        { jobId: jobIds.stop(task.id, task.attempt) },
+      );
+    }
+    const stopped = await this.tasks.finish(
+      task.id,
+      TRANSITIONS.stop.from,
+      { ...outcome, state: TRANSITIONS.stop.to },
+      propletId ?? undefined,
+    );
+    if (stopped) {
+      this.logger.info({ taskId: task.id, propletId }, 'task stopped');
+    } else if (propletId) {
+      // The run ended by itself meanwhile: its report was the one just applied, not one still to come.
+      await this.stoppedRuns.unmark(task.id, propletId);
+    }
+    return stopped;
   }
 
   async results(id: string): Promise<unknown> {

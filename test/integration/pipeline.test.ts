@@ -253,6 +253,36 @@ describe('tasks through the whole path', () => {
     assert.equal((await api('POST', `/tasks/${taskId}/stop`)).status, 409);
   });
 
+  it('does not let the late report of a stopped run end the next run on the same proplet', async () => {
+    const sim = await proplet(() => 'keep-running');
+    const taskId = await createTask();
+    await api('POST', `/tasks/${taskId}/start`);
+    await waitForState(taskId, TaskState.Running);
+    await api('POST', `/tasks/${taskId}/stop`);
+    await api('POST', `/tasks/${taskId}/start`);
+    await waitFor(async () => {
+      const task = (await api('GET', `/tasks/${taskId}`)).body;
+      return task.attempt === 2 && task.state === TaskState.Running;
+    }, 'second run dispatched');
+
+    // The proplet reports the cancelled first run only now, after the second run started.
+    await sim.publishResult(taskId, '', 'Task was cancelled or panicked');
+    await sleep(300);
+    assert.equal((await api('GET', `/tasks/${taskId}`)).body.state, TaskState.Running);
+    await sim.publishResult(taskId, 'second run');
+    const done = await waitForState(taskId, TaskState.Completed);
+    assert.equal(done.results, 'second run');
+  });
+
+  it('keeps an empty result, which is a result', async () => {
+    await proplet(() => ({ results: '' }));
+    const taskId = await createTask();
+    await api('POST', `/tasks/${taskId}/start`);
+    const done = await waitForState(taskId, TaskState.Completed);
+    assert.equal(done.results, '');
+    assert.deepEqual((await api('GET', `/tasks/${taskId}/results`)).body, { results: '' });
+  });
+
   it('deletes a running task: its proplet gets a stop and is released', async () => {
     const sim = await proplet(() => 'keep-running');
     const taskId = await createTask();

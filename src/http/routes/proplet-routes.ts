@@ -4,11 +4,16 @@ import type { PropletService, PropletStatus } from '../../services/proplet-servi
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
 import { requireNonEmpty, requireUuid } from '../schemas/ids.ts';
-import { parsePage } from '../schemas/pagination.ts';
+import { parsePage, type Page } from '../schemas/pagination.ts';
 import { toPropletJson } from '../schemas/proplet-view.ts';
 
-/** Lists other than tasks accept any limit upstream; ours stops at a size one response can carry. */
-const PAGE_BOUNDS = { minLimit: 0, maxLimit: 1_000 };
+/** Lists other than tasks accept any limit upstream; a larger one is served as the largest page we send. */
+const PAGE_BOUNDS = { minLimit: 0, maxLimit: Number.MAX_SAFE_INTEGER };
+const LARGEST_PAGE = 1_000;
+
+function clamp(page: Page): Page {
+  return { ...page, limit: Math.min(page.limit, LARGEST_PAGE) };
+}
 
 function parseStatus(raw: unknown): PropletStatus | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -23,7 +28,7 @@ export function propletRoutes(proplets: PropletService): Router {
     .route('/')
     .get(
       handle(async (req, res) => {
-        const page = parsePage(req.query, PAGE_BOUNDS);
+        const page = clamp(parsePage(req.query, PAGE_BOUNDS));
         const status = parseStatus(req.query.status);
         const { proplets: found, total } = await proplets.list({ ...page, status });
         res.json({ ...page, total, proplets: found.map(toPropletJson) });
@@ -51,7 +56,7 @@ export function propletRoutes(proplets: PropletService): Router {
     .get(
       handle(async (req, res) => {
         const id = requireNonEmpty(req.params.propletId, 'proplet id');
-        const page = parsePage(req.query, PAGE_BOUNDS);
+        const page = clamp(parsePage(req.query, PAGE_BOUNDS));
         const { history, total } = await proplets.aliveHistory(id, page);
         res.json({ ...page, total, history: history.map((at) => at.toISOString()) });
       }),

@@ -59,57 +59,84 @@ const taskFields = z.object({
   hal_storage_path: text(4096).nullish(),
 });
 
+/** Where a NUL character hides in a JSON value (in a string or a key), if anywhere. */
+function nulPath(value: unknown, path: PropertyKey[] = []): PropertyKey[] | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = nulPath(item, [...path, index]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = key.includes('\u0000') ? [...path, key] : nulPath(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Postgres stores no NUL character in text or JSON; refuse one up front, naming the field. */
+const withoutNulCharacters = z.unknown().superRefine((value, ctx) => {
+  const path = nulPath(value);
+  if (path) ctx.addIssue({ code: 'custom', path, message: 'must not contain NUL characters' });
+});
+
 const emptyToNull = <T>(value: T | '' | null | undefined): T | null =>
   value === undefined || value === null || value === '' ? null : value;
 
-export const createTaskBody = taskFields
-  .extend({ name: z.string({ message: 'required' }).trim().min(1, 'missing identity name').max(255) })
-  .refine((body) => !(body.broadcast && body.proplet_id), {
-    message: 'broadcast and proplet_id cannot be used together',
-    path: ['proplet_id'],
-  })
-  .transform((body): NewTask => ({
-    name: body.name,
-    kind: body.kind ?? 'standard',
-    imageUrl: emptyToNull(body.image_url),
-    file: body.file && body.file.length > 0 ? body.file : null,
-    cliArgs: body.cli_args ?? null,
-    inputs: body.inputs ?? null,
-    env: body.env ?? null,
-    daemon: body.daemon ?? false,
-    latent: body.latent ?? false,
-    encrypted: body.encrypted ?? false,
-    kbsResourcePath: emptyToNull(body.kbs_resource_path),
-    requestedPropletId: emptyToNull(body.proplet_id),
-    dependsOn: body.depends_on && body.depends_on.length > 0 ? body.depends_on : null,
-    runIf: emptyToNull(body.run_if),
-    workflowId: emptyToNull(body.workflow_id),
-    jobId: emptyToNull(body.job_id),
-    monitoringProfile: body.monitoring_profile ?? null,
-    mode: emptyToNull(body.mode),
-    schedule: emptyToNull(body.schedule),
-    isRecurring: body.is_recurring ?? false,
-    timezone: emptyToNull(body.timezone),
-    broadcast: body.broadcast ?? false,
-    // Upstream treats 0 as "not set".
-    priority: body.priority || DEFAULT_PRIORITY,
-    metadata: body.metadata ?? null,
-    halStoragePath: emptyToNull(body.hal_storage_path),
-  }));
+export const createTaskBody = withoutNulCharacters.pipe(
+  taskFields
+    .extend({ name: z.string({ message: 'required' }).trim().min(1, 'missing identity name').max(255) })
+    .refine((body) => !(body.broadcast && body.proplet_id), {
+      message: 'broadcast and proplet_id cannot be used together',
+      path: ['proplet_id'],
+    })
+    .transform((body): NewTask => ({
+      name: body.name,
+      kind: body.kind ?? 'standard',
+      imageUrl: emptyToNull(body.image_url),
+      file: body.file && body.file.length > 0 ? body.file : null,
+      cliArgs: body.cli_args ?? null,
+      inputs: body.inputs ?? null,
+      env: body.env ?? null,
+      daemon: body.daemon ?? false,
+      latent: body.latent ?? false,
+      encrypted: body.encrypted ?? false,
+      kbsResourcePath: emptyToNull(body.kbs_resource_path),
+      requestedPropletId: emptyToNull(body.proplet_id),
+      dependsOn: body.depends_on && body.depends_on.length > 0 ? body.depends_on : null,
+      runIf: emptyToNull(body.run_if),
+      workflowId: emptyToNull(body.workflow_id),
+      jobId: emptyToNull(body.job_id),
+      monitoringProfile: body.monitoring_profile ?? null,
+      mode: emptyToNull(body.mode),
+      schedule: emptyToNull(body.schedule),
+      isRecurring: body.is_recurring ?? false,
+      timezone: emptyToNull(body.timezone),
+      broadcast: body.broadcast ?? false,
+      // Upstream treats 0 as "not set".
+      priority: body.priority || DEFAULT_PRIORITY,
+      metadata: body.metadata ?? null,
+      halStoragePath: emptyToNull(body.hal_storage_path),
+    })),
+);
 
 /**
  * A partial update. Like upstream, only the fields a client sent with a value are changed, so a client that
  * sends a whole task with empty fields does not wipe anything (in particular not a schedule).
  */
-export const updateTaskBody = taskFields.transform((body): TaskPatch => {
-  const patch: TaskPatch = {};
-  if (body.name && body.name.trim() !== '') patch.name = body.name.trim();
-  if (body.inputs) patch.inputs = body.inputs;
-  if (body.file && body.file.length > 0) patch.file = body.file;
-  if (body.image_url) patch.imageUrl = body.image_url;
-  if (body.env) patch.env = body.env;
-  if (body.cli_args) patch.cliArgs = body.cli_args;
-  if (body.priority) patch.priority = body.priority;
-  if (body.metadata) patch.metadata = body.metadata;
-  return patch;
-});
+export const updateTaskBody = withoutNulCharacters.pipe(
+  taskFields.transform((body): TaskPatch => {
+    const patch: TaskPatch = {};
+    if (body.name && body.name.trim() !== '') patch.name = body.name.trim();
+    if (body.inputs) patch.inputs = body.inputs;
+    if (body.file && body.file.length > 0) patch.file = body.file;
+    if (body.image_url) patch.imageUrl = body.image_url;
+    if (body.env) patch.env = body.env;
+    if (body.cli_args) patch.cliArgs = body.cli_args;
+    if (body.priority) patch.priority = body.priority;
+    if (body.metadata) patch.metadata = body.metadata;
+    return patch;
+  }),
+);

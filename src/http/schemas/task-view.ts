@@ -30,7 +30,8 @@ export function toTaskJson(task: Task): Record<string, unknown> {
     run_if: ifSet(task.runIf),
     workflow_id: ifSet(task.workflowId),
     job_id: ifSet(task.jobId),
-    results: ifSet(task.results),
+    // A run may legitimately print nothing: an empty string is a result, only null is none.
+    results: task.results ?? undefined,
     error: ifSet(task.error),
     monitoring_profile: ifSet(task.monitoringProfile),
     start_time: time(task.startTime),
