@@ -134,9 +134,11 @@ describe('heartbeatPayload', () => {
 describe('resultPayload', () => {
   it('reads a successful upstream result', () => {
     const payload = resultPayload.parse(
-      wire('{"task_id":"t-1","proplet_id":"p-1","results":"3","error":null}'),
+      wire(
+        '{"task_id":"0b8f3c9e-6a43-4f5b-9d1e-2c7a8b9e0f11","proplet_id":"p-1","results":"3","error":null}',
+      ),
     );
-    assert.equal(payload.task_id, 't-1');
+    assert.equal(payload.task_id, '0b8f3c9e-6a43-4f5b-9d1e-2c7a8b9e0f11');
     assert.equal(payload.proplet_id, 'p-1');
     assert.equal(payload.results, '3');
     assert.equal(payload.error, null);
@@ -144,7 +146,7 @@ describe('resultPayload', () => {
 
   it('reads an error string', () => {
     const payload = resultPayload.parse({
-      task_id: 't-1',
+      task_id: '0b8f3c9e-6a43-4f5b-9d1e-2c7a8b9e0f11',
       results: '',
       error: 'Task was cancelled or panicked',
     });
@@ -152,21 +154,36 @@ describe('resultPayload', () => {
   });
 
   it('keeps an object result (federated rounds) as sent', () => {
-    const results = { task_id: 't-1', round_id: 'r-1', num_samples: 10, metrics: {} };
-    assert.deepEqual(resultPayload.parse({ task_id: 't-1', results }).results, results);
+    const results = {
+      task_id: '0b8f3c9e-6a43-4f5b-9d1e-2c7a8b9e0f11',
+      round_id: 'r-1',
+      num_samples: 10,
+      metrics: {},
+    };
+    assert.deepEqual(
+      resultPayload.parse({ task_id: '0b8f3c9e-6a43-4f5b-9d1e-2c7a8b9e0f11', results }).results,
+      results,
+    );
   });
 
   it('accepts a result without proplet_id', () => {
-    assert.equal(resultPayload.parse({ task_id: 't-1', results: '3' }).proplet_id, undefined);
+    assert.equal(
+      resultPayload.parse({ task_id: '0b8f3c9e-6a43-4f5b-9d1e-2c7a8b9e0f11', results: '3' }).proplet_id,
+      undefined,
+    );
   });
 
-  it('rejects a missing or empty task_id', () => {
+  it('rejects a missing, empty or non-UUID task_id', () => {
     assert.equal(resultPayload.safeParse({ proplet_id: 'p-1', results: '3' }).success, false);
     assert.equal(resultPayload.safeParse({ task_id: '', results: '3' }).success, false);
+    assert.equal(resultPayload.safeParse({ task_id: 't-1', results: '3' }).success, false);
   });
 
   it('rejects a non-string error', () => {
-    assert.equal(resultPayload.safeParse({ task_id: 't-1', error: 42 }).success, false);
+    assert.equal(
+      resultPayload.safeParse({ task_id: '0b8f3c9e-6a43-4f5b-9d1e-2c7a8b9e0f11', error: 42 }).success,
+      false,
+    );
   });
 });
 

@@ -171,7 +171,7 @@ describe('toTaskJson', () => {
 
   it('omits empty optional fields', () => {
     const json = onWire(
-      toTaskJson(makeTask({ inputs: [], env: {}, dependsOn: [], imageUrl: '', error: '', results: '' })),
+      toTaskJson(makeTask({ inputs: [], env: {}, dependsOn: [], imageUrl: '', error: '', results: null })),
     );
     for (const key of [
       'image_url',
@@ -197,6 +197,10 @@ describe('toTaskJson', () => {
     ]) {
       assert.ok(!(key in json), `${key} should be omitted`);
     }
+  });
+
+  it('keeps an empty string result: a run that printed nothing still has a result', () => {
+    assert.equal(onWire(toTaskJson(makeTask({ results: '' }))).results, '');
   });
 
   it('keeps results that are falsy but set', () => {
