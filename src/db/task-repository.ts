@@ -60,6 +60,7 @@ export class TaskRepository {
    */
   private readonly byId;
   private readonly summaryById;
+  private readonly runStateById;
 
   constructor(private readonly db: Database) {
     const id = sql.placeholder('id');
@@ -68,6 +69,11 @@ export class TaskRepository {
       .from(tasks)
       .where(eq(tasks.id, id))
       .prepare('task_by_id');
+    this.runStateById = db
+      .select({ state: tasks.state, attempt: tasks.attempt, propletId: tasks.propletId })
+      .from(tasks)
+      .where(eq(tasks.id, id))
+      .prepare('task_run_state_by_id');
     this.summaryById = db
       .select(summaryColumns)
       .from(tasks)
@@ -96,6 +102,14 @@ export class TaskRepository {
   async findSummary(id: string): Promise<Task | undefined> {
     const [row] = await this.summaryById.execute({ id });
     return row ? fromSummary(row) : undefined;
+  }
+
+  /** Which run the task is on and where: enough to tell whether a dispatch still stands. */
+  async runState(
+    id: string,
+  ): Promise<{ state: TaskState; attempt: number; propletId: string | null } | undefined> {
+    const [row] = await this.runStateById.execute({ id });
+    return row ? { ...row, state: row.state as TaskState } : undefined;
   }
 
   /** Newest first, without Wasm bytes. */
@@ -168,10 +182,15 @@ export class TaskRepository {
   /**
    * Scheduled → Running on `propletId`, with its pin and its proplet's task count, in one statement (one
    * round trip: this is the hot path of every start). False when the task was no longer that attempt,
-   * Scheduled.
+   * Scheduled; 'unknown-proplet' when Postgres has no such proplet.
    */
-  async markDispatched(id: string, attempt: number, propletId: string, now: Date): Promise<boolean> {
-    const { rows } = await this.db.execute<{ moved: number }>(sql`
+  async markDispatched(
+    id: string,
+    attempt: number,
+    propletId: string,
+    now: Date,
+  ): Promise<boolean | 'unknown-proplet'> {
+    const statement = sql`
       WITH moved AS (
         UPDATE tasks SET state = ${TRANSITIONS.dispatch.to}, proplet_id = ${propletId},
           start_time = ${now.toISOString()}, updated_at = ${now.toISOString()}
@@ -185,8 +204,14 @@ export class TaskRepository {
         UPDATE proplets SET task_count = task_count + 1
         WHERE id = ${propletId} AND EXISTS (SELECT 1 FROM moved)
       )
-      SELECT count(*)::int AS moved FROM moved`);
-    return rows[0]?.moved === 1;
+      SELECT count(*)::int AS moved FROM moved`;
+    try {
+      const { rows } = await this.db.execute<{ moved: number }>(statement);
+      return rows[0]?.moved === 1;
+    } catch (error) {
+      if (isForeignKeyViolation(error, 'task_proplets_proplet_id_proplets_id_fk')) return 'unknown-proplet';
+      throw error;
+    }
   }
 
   /** Undoes markDispatched when the start message could not be published, so the job can try again. */
@@ -228,6 +253,11 @@ export class TaskRepository {
     );
     return rows.length === 1;
   }
+}
+
+function isForeignKeyViolation(error: unknown, constraint: string): boolean {
+  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause;
+  return cause?.code === '23503' && cause.constraint === constraint;
 }
 
 /**

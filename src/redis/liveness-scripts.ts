@@ -6,10 +6,15 @@
  * Keys: beats (zset id → newest heartbeat ms, every proplet), alive (zset id → newest heartbeat ms, alive
  * proplets only), rotation (zset of alive ids, score 0, so ZRANGEBYLEX walks them by id), offline (hash id
  * → ms of the last will), history (list of the newest heartbeat times of one proplet), cursor (the id the
- * round-robin rotation gave out last).
+ * round-robin rotation gave out last), registered (set of ids whose Postgres row is known to exist: only
+ * those are given work, and a proplet stays "to register" until the liveness worker confirms its row).
  */
 
-/** KEYS beats alive rotation offline history; ARGV id ts historyLength now aliveTimeout. */
+/**
+ * KEYS beats alive rotation offline history registered; ARGV id ts historyLength now aliveTimeout.
+ * Returns 1 when the proplet came alive, 2 when alive but not yet registered, 0 otherwise, -1 for a
+ * heartbeat older than the proplet's last will.
+ */
 export const HEARTBEAT_SCRIPT = `
 local id, ts = ARGV[1], tonumber(ARGV[2])
 local offline = redis.call('HGET', KEYS[4], id)
@@ -20,7 +25,9 @@ redis.call('LPUSH', KEYS[5], ts)
 redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[3]) - 1)
 if tonumber(ARGV[4]) - ts >= tonumber(ARGV[5]) then return 0 end
 redis.call('ZADD', KEYS[3], 0, id)
-return redis.call('ZADD', KEYS[2], 'GT', ts, id)
+if redis.call('ZADD', KEYS[2], 'GT', ts, id) == 1 then return 1 end
+if redis.call('SISMEMBER', KEYS[6], id) == 0 then return 2 end
+return 0
 `;
 
 /** KEYS beats alive rotation offline; ARGV id ts. Returns 1 when the proplet was alive until now. */
@@ -44,7 +51,8 @@ return dead
 `;
 
 /**
- * KEYS alive rotation cursor; ARGV cutoff. The next alive proplet after the cursor in id order, wrapping
+ * KEYS alive rotation cursor registered; ARGV cutoff. The next alive, registered proplet after the cursor in
+ * id order, wrapping
  * around; advances the cursor. Nil when no proplet is alive. Walking by id from the last one given out
  * keeps the rotation fair even while proplets join and leave.
  */
@@ -57,7 +65,7 @@ local function first_alive(from)
     if #batch == 0 then return nil end
     for _, id in ipairs(batch) do
       local beat = redis.call('ZSCORE', KEYS[1], id)
-      if beat and tonumber(beat) > cutoff then return id end
+      if beat and tonumber(beat) > cutoff and redis.call('SISMEMBER', KEYS[4], id) == 1 then return id end
     end
     start = '(' .. batch[#batch]
   end

@@ -4,8 +4,15 @@ import { HEARTBEAT_SCRIPT, OFFLINE_SCRIPT, PICK_SCRIPT, SWEEP_SCRIPT } from './l
 /** Upstream keeps the last 10 heartbeat times of each proplet. */
 export const ALIVE_HISTORY_LENGTH = 10;
 const SWEEP_BATCH = 1_000;
+const OUTCOMES: Record<string, HeartbeatOutcome> = {
+  '1': 'came-alive',
+  '2': 'unregistered',
+  '0': 'still-alive',
+  '-1': 'ignored',
+};
 
-export type HeartbeatOutcome = 'came-alive' | 'still-alive' | 'ignored';
+/** 'unregistered': alive, but its Postgres row is not confirmed yet (see markRegistered). */
+export type HeartbeatOutcome = 'came-alive' | 'unregistered' | 'still-alive' | 'ignored';
 
 /** The scripts below, as ioredis adds them to the client with defineCommand. */
 interface LivenessCommands {
@@ -35,12 +42,13 @@ export class LivenessStore {
       rotation: `${base}:rotation`,
       offline: `${base}:offline`,
       cursor: `${base}:cursor`,
+      registered: `${base}:registered`,
       history: (id: string) => `${base}:history:${id}`,
     };
-    redis.defineCommand('propellerHeartbeat', { numberOfKeys: 5, lua: HEARTBEAT_SCRIPT });
+    redis.defineCommand('propellerHeartbeat', { numberOfKeys: 6, lua: HEARTBEAT_SCRIPT });
     redis.defineCommand('propellerOffline', { numberOfKeys: 4, lua: OFFLINE_SCRIPT });
     redis.defineCommand('propellerSweep', { numberOfKeys: 2, lua: SWEEP_SCRIPT });
-    redis.defineCommand('propellerPick', { numberOfKeys: 3, lua: PICK_SCRIPT });
+    redis.defineCommand('propellerPick', { numberOfKeys: 4, lua: PICK_SCRIPT });
     this.scripts = redis as unknown as LivenessCommands;
   }
 
@@ -66,6 +74,7 @@ export class LivenessStore {
         k.rotation,
         k.offline,
         k.history(propletId),
+        k.registered,
         propletId,
         receivedAt,
         ALIVE_HISTORY_LENGTH,
@@ -76,7 +85,7 @@ export class LivenessStore {
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([error, code]) => {
       if (error) throw error;
-      return code === 1 ? 'came-alive' : code === -1 ? 'ignored' : 'still-alive';
+      return OUTCOMES[String(code)] ?? 'still-alive';
     });
   }
 
@@ -106,14 +115,34 @@ export class LivenessStore {
   async pickNext(nowMs = Date.now()): Promise<string | undefined> {
     const k = this.keys;
     return (
-      (await this.scripts.propellerPick(k.alive, k.rotation, k.cursor, nowMs - this.aliveTimeoutMs)) ??
-      undefined
+      (await this.scripts.propellerPick(
+        k.alive,
+        k.rotation,
+        k.cursor,
+        k.registered,
+        nowMs - this.aliveTimeoutMs,
+      )) ?? undefined
     );
   }
 
+  /** Alive and registered: a proplet that may be given work. */
   async isAlive(id: string, nowMs = Date.now()): Promise<boolean> {
-    const beat = await this.redis.zscore(this.keys.alive, id);
-    return beat !== null && Number(beat) > nowMs - this.aliveTimeoutMs;
+    const [[, beat], [, registered]] = (await this.redis
+      .multi()
+      .zscore(this.keys.alive, id)
+      .sismember(this.keys.registered, id)
+      .exec()) as [[unknown, string | null], [unknown, number]];
+    return beat !== null && Number(beat) > nowMs - this.aliveTimeoutMs && registered === 1;
+  }
+
+  /** The Postgres rows of these proplets exist: they may be given work. */
+  async markRegistered(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.sadd(this.keys.registered, ...ids);
+  }
+
+  /** The Postgres row of this proplet is missing: its next heartbeat registers it again. */
+  async unregister(id: string): Promise<void> {
+    await this.redis.srem(this.keys.registered, id);
   }
 
   /** Ids of the proplets alive now, in id order. */
@@ -149,6 +178,7 @@ export class LivenessStore {
       .zrem(k.alive, id)
       .zrem(k.rotation, id)
       .hdel(k.offline, id)
+      .srem(k.registered, id)
       .del(k.history(id))
       .exec();
   }

@@ -32,68 +32,105 @@ export class DispatchService {
     private readonly startTimeoutMs: number,
   ) {}
 
+  /**
+   * Handles one start job. Whatever goes wrong (Postgres, Redis or the broker away), the start is tried
+   * again until the start timeout, then the task fails saying why: it never stays Scheduled for want of a
+   * retry.
+   */
   async start(job: JobData<'task-start', 'start'>, logger: Logger): Promise<void | RetryLater> {
     const log = logger.child({ taskId: job.taskId, attempt: job.attempt });
+    const waitedMs = Date.now() - job.requestedAt;
+    const remainingMs = this.startTimeoutMs - waitedMs;
+    try {
+      const outcome = await this.dispatch(job, log);
+      if (outcome === 'dispatched' || outcome === 'dropped') return;
+      if (remainingMs > 0) return retryLater(nextRetryDelay(waitedMs, remainingMs));
+      await this.giveUp(
+        job,
+        `no start: ${outcome.reason} within ${formatDuration(this.startTimeoutMs)}`,
+        log,
+      );
+    } catch (error) {
+      if (remainingMs <= 0) {
+        // If this fails too, the job's own attempts take over.
+        await this.giveUp(job, `no start: ${(error as Error).message}`, log);
+        return;
+      }
+      log.warn({ err: error }, 'start failed; will try again');
+      return retryLater(nextRetryDelay(waitedMs, remainingMs));
+    }
+  }
+
+  private async dispatch(
+    job: JobData<'task-start', 'start'>,
+    log: Logger,
+  ): Promise<'dispatched' | 'dropped' | { reason: string }> {
     const task = await this.tasks.findById(job.taskId);
     if (!task || task.attempt !== job.attempt) {
       log.info('start dropped: the task was deleted or started again since');
-      return;
+      return 'dropped';
     }
     if (task.state === TaskState.Running && task.propletId) {
       // This job already marked the task Running, then its worker died before the publish was confirmed.
       // Proplets ignore a start for a task they already run, so sending it again is safe.
       await this.publisher.publishStart(buildStartMessage(task, task.propletId));
       log.info({ propletId: task.propletId }, 'start published again after an interrupted dispatch');
-      return;
+      return 'dispatched';
     }
     if (task.state !== TaskState.Scheduled) {
       log.info({ state: task.state }, 'start dropped: the task is no longer scheduled');
-      return;
+      return 'dropped';
     }
 
-    const waitedMs = Date.now() - job.requestedAt;
-    const remainingMs = this.startTimeoutMs - waitedMs;
     const propletId = task.requestedPropletId
       ? (await this.liveness.isAlive(task.requestedPropletId))
         ? task.requestedPropletId
         : undefined
       : await this.liveness.pickNext();
-
     if (!propletId) {
       const wanted = task.requestedPropletId ? `proplet ${task.requestedPropletId}` : 'a live proplet';
-      if (remainingMs <= 0) {
-        await this.giveUp(
-          job,
-          `no start: ${wanted} was not available within ${formatDuration(this.startTimeoutMs)}`,
-          log,
-        );
-        return;
-      }
-      log.debug({ waitedMs }, `waiting for ${wanted}`);
-      return retryLater(nextRetryDelay(waitedMs, remainingMs));
+      log.debug(`waiting for ${wanted}`);
+      return { reason: `${wanted} was not available` };
     }
 
-    const now = new Date();
-    if (!(await this.tasks.markDispatched(task.id, job.attempt, propletId, now))) {
+    const marked = await this.tasks.markDispatched(task.id, job.attempt, propletId, new Date());
+    if (marked === 'unknown-proplet') {
+      // Alive in Redis but not in Postgres (its database row was deleted): registration must happen again.
+      await this.liveness.unregister(propletId);
+      return { reason: `proplet ${propletId} was not registered` };
+    }
+    if (!marked) {
       log.info('start dropped: the task changed state while a proplet was chosen');
-      return;
+      return 'dropped';
     }
     try {
       await this.publisher.publishStart(buildStartMessage({ ...task, state: TaskState.Running }, propletId));
     } catch (error) {
       await this.tasks.revertDispatch(task.id, job.attempt);
-      if (remainingMs <= 0) {
-        await this.giveUp(
-          job,
-          `no start: the start command could not be published: ${(error as Error).message}`,
-          log,
-        );
-        return;
-      }
       log.warn({ propletId, err: error }, 'start not published; will try again');
-      return retryLater(nextRetryDelay(waitedMs, remainingMs));
+      return { reason: `the start command could not be published (${(error as Error).message})` };
     }
+    await this.stopIfOvertaken(task.id, job.attempt, propletId, log);
     log.info({ propletId, dispatchMs: Date.now() - job.requestedAt }, 'task dispatched');
+    return 'dispatched';
+  }
+
+  /**
+   * A stop accepted while the start was being published may have reached the proplet first, by another
+   * scheduler's connection; the proplet would then run a task the manager has already failed. Checking after
+   * the publish closes that window.
+   */
+  private async stopIfOvertaken(
+    taskId: string,
+    attempt: number,
+    propletId: string,
+    log: Logger,
+  ): Promise<void> {
+    const now = await this.tasks.runState(taskId);
+    if (now && now.state === TaskState.Running && now.attempt === attempt && now.propletId === propletId)
+      return;
+    await this.publisher.publishStop(buildStopMessage(taskId, propletId));
+    log.info({ propletId }, 'task stopped while its start was published: stop sent again');
   }
 
   async stop(job: JobData<'task-stop', 'stop'>, logger: Logger): Promise<void> {

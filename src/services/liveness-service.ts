@@ -22,30 +22,37 @@ export class LivenessService {
       metadata,
       generatePropletName(),
     );
+    await this.liveness.markRegistered([propletId]);
     this.logger.info(
       { propletId, name: proplet.name, created },
       created ? 'proplet registered' : 'proplet rediscovered',
     );
   }
 
+  /**
+   * Applies a batch of heartbeats in Redis. Postgres is written only for proplets that came alive, or whose
+   * row is not confirmed yet; until it is, their heartbeats keep asking for it, so a failed write is retried
+   * by the next heartbeat and no proplet is given work without a row.
+   */
   async heartbeats(beats: ReadonlyArray<{ propletId: string; receivedAt: number }>): Promise<void> {
     const outcomes = await this.liveness.recordHeartbeats(beats);
-    const cameAlive = new Map<string, Date>();
+    const toRecord = new Map<string, { at: Date; cameAlive: boolean }>();
     beats.forEach((beat, i) => {
-      if (outcomes[i] === 'came-alive') cameAlive.set(beat.propletId, new Date(beat.receivedAt));
+      const outcome = outcomes[i];
+      if (outcome !== 'came-alive' && outcome !== 'unregistered') return;
+      const cameAlive = outcome === 'came-alive' || toRecord.get(beat.propletId)?.cameAlive === true;
+      toRecord.set(beat.propletId, { at: new Date(beat.receivedAt), cameAlive });
     });
-    if (cameAlive.size === 0) return;
-    const registered = new Set(
+    if (toRecord.size === 0) return;
+    const created = new Set(
       await this.proplets.markAlive(
-        [...cameAlive].map(([id, at]) => ({ id, at, newName: generatePropletName() })),
+        [...toRecord].map(([id, { at }]) => ({ id, at, newName: generatePropletName() })),
       ),
     );
-    for (const propletId of cameAlive.keys()) {
-      const created = registered.has(propletId);
-      this.logger.info(
-        { propletId, created },
-        created ? 'proplet registered from its heartbeat' : 'proplet alive',
-      );
+    await this.liveness.markRegistered([...toRecord.keys()]);
+    for (const [propletId, { cameAlive }] of toRecord) {
+      if (created.has(propletId)) this.logger.info({ propletId }, 'proplet registered from its heartbeat');
+      else if (cameAlive) this.logger.info({ propletId }, 'proplet alive');
     }
     // Starts waiting for a proplet are delayed jobs; wake them now rather than at their next retry.
     await this.queues.promoteDelayed('task-start');

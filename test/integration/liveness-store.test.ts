@@ -18,14 +18,21 @@ after(async () => {
   await deleteKeysWithPrefix(PREFIX);
 });
 
-/** A store under a prefix of its own, so tests never see each other's proplets. */
-function freshStore(): LivenessStore {
-  return new LivenessStore(redis, `${PREFIX}:${uniqueSuffix()}`, TIMEOUT);
+/**
+ * A store under a prefix of its own, so tests never see each other's proplets. Proplets named here have
+ * their Postgres rows confirmed, as the liveness service does after writing them.
+ */
+async function freshStore(
+  registered: string[] = ['a', 'b', 'c', 'ab', 'quiet', 'busy'],
+): Promise<LivenessStore> {
+  const store = new LivenessStore(redis, `${PREFIX}:${uniqueSuffix()}`, TIMEOUT);
+  await store.markRegistered(registered);
+  return store;
 }
 
 describe('liveness store (Redis scripts)', () => {
   it('reports a transition only when a proplet comes alive', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     assert.equal(await store.recordHeartbeat('a', now, now), 'came-alive');
     assert.equal(await store.recordHeartbeat('a', now + 100, now + 100), 'still-alive');
@@ -34,7 +41,7 @@ describe('liveness store (Redis scripts)', () => {
   });
 
   it('treats a last will as offline at once, and ignores heartbeats older than it', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     await store.recordHeartbeat('a', now, now);
     assert.equal(await store.recordOffline('a', now + 10), true);
@@ -46,7 +53,7 @@ describe('liveness store (Redis scripts)', () => {
   });
 
   it('does not let a late last will kill a proplet that beat after it', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     await store.recordHeartbeat('a', now + 100, now + 100);
     assert.equal(await store.recordOffline('a', now), false);
@@ -54,7 +61,7 @@ describe('liveness store (Redis scripts)', () => {
   });
 
   it('does not revive a proplet from a heartbeat that is already too old', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     assert.equal(await store.recordHeartbeat('a', now - TIMEOUT - 1, now), 'still-alive');
     assert.equal(await store.isAlive('a', now), false);
@@ -62,7 +69,7 @@ describe('liveness store (Redis scripts)', () => {
   });
 
   it('sweeps silent proplets once and reports their last heartbeat', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     await store.recordHeartbeat('quiet', now, now);
     await store.recordHeartbeat('busy', now + 900, now + 900);
@@ -73,7 +80,7 @@ describe('liveness store (Redis scripts)', () => {
   });
 
   it('keeps the last ten heartbeat times, oldest first', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const start = Date.now();
     for (let i = 0; i < 15; i++) await store.recordHeartbeat('a', start + i, start + i);
     const history = await store.history('a');
@@ -86,7 +93,7 @@ describe('liveness store (Redis scripts)', () => {
   });
 
   it('rotates fairly over alive proplets in id order: N picks reach each of N once', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     for (const id of ['c', 'a', 'b']) await store.recordHeartbeat(id, now, now);
     const picks = [];
@@ -95,7 +102,7 @@ describe('liveness store (Redis scripts)', () => {
   });
 
   it('skips dead proplets and keeps its place when proplets join or leave', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     for (const id of ['a', 'b', 'c']) await store.recordHeartbeat(id, now, now);
     assert.equal(await store.pickNext(now), 'a');
@@ -110,13 +117,28 @@ describe('liveness store (Redis scripts)', () => {
     assert.equal(await store.pickNext(now + TIMEOUT + 10), 'c');
   });
 
+  it('asks for registration until the proplet row is confirmed, and gives no work before', async () => {
+    const store = await freshStore([]);
+    const now = Date.now();
+    assert.equal(await store.recordHeartbeat('new', now, now), 'came-alive');
+    assert.equal(await store.recordHeartbeat('new', now + 1, now + 1), 'unregistered');
+    assert.equal(await store.pickNext(now + 2), undefined);
+    assert.equal(await store.isAlive('new', now + 2), false);
+    await store.markRegistered(['new']);
+    assert.equal(await store.recordHeartbeat('new', now + 3, now + 3), 'still-alive');
+    assert.equal(await store.pickNext(now + 4), 'new');
+    assert.equal(await store.isAlive('new', now + 4), true);
+    await store.unregister('new');
+    assert.equal(await store.recordHeartbeat('new', now + 5, now + 5), 'unregistered');
+  });
+
   it('gives nothing when no proplet is alive', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     assert.equal(await store.pickNext(), undefined);
   });
 
   it('forgets a deleted proplet', async () => {
-    const store = freshStore();
+    const store = await freshStore();
     const now = Date.now();
     await store.recordHeartbeat('a', now, now);
     await store.forget('a');

@@ -108,6 +108,15 @@ describe('proplet registration and liveness', () => {
     );
   });
 
+  it('registers again a live proplet whose database row disappeared, and then gives it work', async () => {
+    const sim = await proplet();
+    await harness.manager.resources.postgres.pool.query('DELETE FROM proplets WHERE id = $1', [sim.id]);
+    const taskId = await createTask();
+    await api('POST', `/tasks/${taskId}/start`);
+    await waitForState(taskId, TaskState.Completed);
+    assert.equal((await api('GET', `/proplets/${sim.id}`)).status, 200);
+  });
+
   it('drops and counts malformed payloads without harm', async () => {
     const sim = await proplet();
     const rejectedBefore = await rejectedCount();
