@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { loadConfig } from '../src/config/config.ts';
-import { discardIngressSession } from '../test/support/manager-harness.ts';
+import { discardIngressSessions } from '../test/support/manager-harness.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
 import { createTestDatabase, TEST_MQTT_URL, TEST_POSTGRES } from '../test/support/test-database.ts';
@@ -146,8 +146,8 @@ async function main(): Promise<void> {
     await once(manager, 'exit');
     await pool.end();
     await database.drop();
+    await discardIngressSessions(loadConfig(env, '/nonexistent'));
     await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
-    await discardIngressSession(loadConfig(env, '/nonexistent'));
   }
 }
 

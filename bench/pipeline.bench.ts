@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../src/config/config.ts';
-import { discardIngressSession } from '../test/support/manager-harness.ts';
+import { discardIngressSessions } from '../test/support/manager-harness.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
 import { SimulatedProplet } from '../test/support/simulated-proplet.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
@@ -179,8 +179,8 @@ async function main(): Promise<void> {
     await pool.end();
     await redis.quit();
     await database.drop();
+    await discardIngressSessions(loadConfig(env, '/nonexistent'));
     await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
-    await discardIngressSession(loadConfig(env, '/nonexistent'));
   }
 }
 

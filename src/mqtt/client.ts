@@ -30,17 +30,17 @@ export function connectPublisher(settings: MqttSettings, logger: Logger): MqttCl
   return watch(mqtt.connect(settings.url, { ...baseOptions(settings, clientId), clean: true }), logger);
 }
 
-/** Stable across restarts of one ingress instance: the broker keys its persistent session on it. */
-export function ingressClientId(settings: Pick<MqttSettings, 'entityId' | 'instanceId'>): string {
-  return `${settings.entityId}-ingress-${settings.instanceId}`;
+/** The broker keys an ingress's persistent session on this id; the slot comes from IngressSlots. */
+export function ingressClientId(entityId: string, slot: number): string {
+  return `${entityId}-ingress-${slot}`;
 }
 
 /**
- * Client for the ingress: a stable id and a persistent session, so the broker keeps messages that arrive
- * while the ingress restarts and hands them over when it reconnects.
+ * Client for the ingress: an id of its slot and a persistent session, so the broker keeps messages that
+ * arrive while the ingress restarts and hands them over when it (or whoever takes its slot) reconnects.
  */
-export function connectIngress(settings: MqttSettings, logger: Logger): MqttClient {
-  const clientId = ingressClientId(settings);
+export function connectIngress(settings: MqttSettings, slot: number, logger: Logger): MqttClient {
+  const clientId = ingressClientId(settings.entityId, slot);
   return watch(
     mqtt.connect(settings.url, {
       ...baseOptions(settings, clientId),
@@ -62,17 +62,20 @@ function watch(client: MqttClient, logger: Logger): MqttClient {
   return client;
 }
 
-/** Resolves once the client is connected, or rejects after the timeout. */
-export function waitConnected(client: MqttClient, timeoutMs: number): Promise<void> {
-  if (client.connected) return Promise.resolve();
+/**
+ * Resolves once the client is connected, or rejects after the timeout. Says whether the broker still had
+ * the client's session (undefined when the client was connected already).
+ */
+export function waitConnected(client: MqttClient, timeoutMs: number): Promise<{ sessionPresent?: boolean }> {
+  if (client.connected) return Promise.resolve({});
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('connect', onConnect);
       reject(new Error(`could not connect to the MQTT broker within ${timeoutMs} ms`));
     }, timeoutMs);
-    const onConnect = () => {
+    const onConnect = (connack: { sessionPresent: boolean }) => {
       clearTimeout(timer);
-      resolve();
+      resolve({ sessionPresent: connack.sessionPresent });
     };
     client.once('connect', onConnect);
   });
@@ -105,4 +108,9 @@ export function publishJson(
 
 export async function closeClient(client: MqttClient): Promise<void> {
   await client.endAsync();
+}
+
+/** Disconnects and asks the broker to delete the session at once (MQTT 5 session expiry 0). */
+export async function closeAndDiscardSession(client: MqttClient): Promise<void> {
+  await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
 }

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { discardIngressSession, request } from '../support/manager-harness.ts';
+import { discardIngressSessions, request } from '../support/manager-harness.ts';
 import { deleteKeysWithPrefix } from '../support/redis-cleanup.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
@@ -60,8 +60,8 @@ describe('manager processes', () => {
   after(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await database.drop();
+    await discardIngressSessions(loadConfig(env, '/nonexistent'));
     await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
-    await discardIngressSession(loadConfig(env, '/nonexistent'));
   });
 
   it('runs a task end to end with each role in its own process, and each stops cleanly on SIGTERM', async () => {

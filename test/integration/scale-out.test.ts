@@ -6,12 +6,7 @@ import { migrateDatabase } from '../../src/db/migrate.ts';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import {
-  discardIngressSession,
-  request,
-  startTestManager,
-  type TestManager,
-} from '../support/manager-harness.ts';
+import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
 import { createTestDatabase, TEST_POSTGRES } from '../support/test-database.ts';
@@ -58,7 +53,6 @@ afterEach(async () => {
   await Promise.all(proplets.map((p) => p.stop()));
   await extra?.stop();
   await harness.close();
-  if (extra) await discardIngressSession(harness.config, `${harness.config.instanceId}-b`);
 });
 
 async function aliveProplets(count: number): Promise<SimulatedProplet[]> {
@@ -90,6 +84,44 @@ describe('several manager processes', () => {
     const sims = await aliveProplets(2);
     await runTasks(6);
     assert.equal(sims[0]!.starts.length + sims[1]!.starts.length, 6);
+  });
+});
+
+describe('an ingress instance that is gone for good', () => {
+  it('leaves no message stranded: a running instance adopts its session and applies what it held', async () => {
+    const second = await startSecondManager('ingress');
+    const sim = new SimulatedProplet(harness.config.mqtt, () => 'keep-running');
+    proplets.push(sim);
+    await sim.start();
+    await waitFor(async () => (await api('GET', `/proplets/${sim.id}`)).body?.alive, 'proplet alive');
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const id = (await api('POST', '/tasks', { name: `t${i}`, file: WASM })).body.id as string;
+      await api('POST', `/tasks/${id}/start`);
+      ids.push(id);
+    }
+    for (const id of ids) {
+      await waitFor(
+        async () => (await api('GET', `/tasks/${id}`)).body.state === TaskState.Running,
+        'running',
+      );
+    }
+
+    // Scaled down: its session stays in the broker, which keeps routing a share of the messages to it.
+    await second.stopRole('ingress');
+    for (const id of ids) await sim.publishResult(id, `done ${id}`);
+
+    for (const id of ids) {
+      const done = await waitFor(
+        async () => {
+          const task = (await api('GET', `/tasks/${id}`)).body;
+          return task.state === TaskState.Completed ? task : undefined;
+        },
+        `result of ${id} applied`,
+        20_000,
+      );
+      assert.equal(done.results, `done ${id}`);
+    }
   });
 });
 

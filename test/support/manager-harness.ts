@@ -2,9 +2,11 @@ import type { Config } from '../../src/config/config.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import mqtt from 'mqtt';
+import { Redis } from 'ioredis';
 import { ingressClientId } from '../../src/mqtt/client.ts';
+import { IngressSlots } from '../../src/redis/ingress-slots.ts';
 import { deleteKeysWithPrefix } from './redis-cleanup.ts';
-import { TEST_MQTT_URL } from './test-database.ts';
+import { TEST_MQTT_URL, TEST_REDIS_URL } from './test-database.ts';
 import { createTestDatabase } from './test-database.ts';
 import { testConfig } from './test-config.ts';
 
@@ -28,23 +30,30 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
     close: async () => {
       await manager.stop();
       await database.drop();
+      await discardIngressSessions(config);
       await deleteKeysWithPrefix(config.queuePrefix);
-      await discardIngressSession(config);
     },
   };
 }
 
 /**
- * The ingress keeps a persistent session in the broker, on purpose; a test's session would outlive it.
- * Connecting once with a clean start under the same client id discards it.
+ * The ingress keeps persistent sessions in the broker, on purpose; a test's would outlive it. Connecting once
+ * with a clean start under each client id its slots used discards them. Call before deleting its Redis keys.
  */
-export async function discardIngressSession(config: Config, instanceId = config.instanceId): Promise<void> {
-  const client = await mqtt.connectAsync(TEST_MQTT_URL, {
-    clientId: ingressClientId({ entityId: config.mqtt.entityId, instanceId }),
-    clean: true,
-    reconnectPeriod: 0,
-  });
-  await client.endAsync();
+export async function discardIngressSessions(config: Config): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    for (const slot of await new IngressSlots(redis, config.queuePrefix, 1).used()) {
+      const client = await mqtt.connectAsync(TEST_MQTT_URL, {
+        clientId: ingressClientId(config.mqtt.entityId, slot),
+        clean: true,
+        reconnectPeriod: 0,
+      });
+      await client.endAsync();
+    }
+  } finally {
+    await redis.quit();
+  }
 }
 
 export interface JsonResponse {
