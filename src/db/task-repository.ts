@@ -146,7 +146,9 @@ export class TaskRepository {
   /** Deletes the task and releases its proplet; returns what it was, for the caller to clean up after it. */
   async delete(id: string): Promise<Task | undefined> {
     return this.db.transaction(async (tx) => {
-      await tx.execute(withRelease(sql`SELECT id FROM tasks WHERE id = ${id}`));
+      // The row lock keeps a dispatch or a result from changing the pin between the release and the delete,
+      // and takes the locks in the order every other statement takes them (task, pin, proplet).
+      await tx.execute(withRelease(sql`SELECT id FROM tasks WHERE id = ${id} FOR UPDATE`));
       const [row] = await tx.delete(tasks).where(eq(tasks.id, id)).returning(summaryColumns);
       return row ? fromSummary(row) : undefined;
     });
