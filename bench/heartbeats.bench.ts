@@ -8,10 +8,7 @@
  *
  *   node --import tsx bench/heartbeats.bench.ts [proplets=10000] [intervalSeconds=10] [steadySeconds=20]
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
@@ -22,27 +19,10 @@ import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
 import { createTestDatabase, TEST_MQTT_URL, TEST_POSTGRES } from '../test/support/test-database.ts';
 import { waitFor } from '../test/support/wait.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { processUsage, spawnManager } from './manager-process.ts';
 
 const [propletCount = 10_000, intervalSeconds = 10, steadySeconds = 20] = process.argv.slice(2).map(Number);
-const CLOCK_TICKS = 100;
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-function rssMiB(pid: number): number {
-  return Math.round((Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096) / 2 ** 20);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 async function main(): Promise<void> {
   const database = await createTestDatabase();
   const env = testEnvironment(database.name, {
@@ -50,11 +30,7 @@ async function main(): Promise<void> {
     MANAGER_PROPLET_ALIVE_TIMEOUT: `${intervalSeconds * 2.5}s`,
     MANAGER_LOG_LEVEL: 'warn',
   });
-  const manager = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('..', import.meta.url),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const manager = spawnManager(env);
   const baseUrl = `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
   const base = `m/${env.MANAGER_TENANT_ID}/c/${env.MANAGER_CHANNEL_ID}/control/proplet`;
   const ids = Array.from({ length: propletCount }, () => randomUUID());
@@ -106,10 +82,10 @@ async function main(): Promise<void> {
     );
     await sleep(2_000);
 
-    const cpuBefore = cpuSeconds(manager.pid!);
+    const cpuBefore = processUsage(manager.pid!).cpuSeconds;
     const windowStart = new Date();
     await sleep(steadySeconds * 1000);
-    const cpu = cpuSeconds(manager.pid!) - cpuBefore;
+    const cpu = processUsage(manager.pid!).cpuSeconds - cpuBefore;
     const written = await pool.query<{ n: string }>(
       'SELECT count(*) AS n FROM proplets WHERE updated_at >= $1 OR last_alive_at >= $1',
       [windowStart],
@@ -133,7 +109,7 @@ async function main(): Promise<void> {
           ),
           propletRowsWrittenInSteadyState: Number(written.rows[0]!.n),
           aliveAtEnd: alive.total,
-          managerRssMiB: rssMiB(manager.pid!),
+          managerRssMiB: processUsage(manager.pid!).rssMiB,
         },
         null,
         2,

@@ -9,9 +9,6 @@
  *
  * BENCH_MANAGER_NODE_ARGS adds node options to the manager, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -23,21 +20,14 @@ import { SimulatedProplet } from '../test/support/simulated-proplet.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
 import { createTestDatabase, TEST_POSTGRES, TEST_REDIS_URL } from '../test/support/test-database.ts';
 import { waitFor } from '../test/support/wait.ts';
+import { freePort } from '../test/support/free-port.ts';
+import { processUsage, spawnManager } from './manager-process.ts';
 
 const [taskCount = 2000, concurrency = 32, propletCount = 4] = process.argv.slice(2).map(Number);
 const WASM = Buffer.from('0061736d01000000', 'hex').toString('base64');
-const CLOCK_TICKS = 100;
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
-/** CPU seconds and resident memory of a process, from /proc. */
-function processUsage(pid: number): { cpuSeconds: number; rssMiB: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  const rssPages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-  return { cpuSeconds, rssMiB: Math.round((rssPages * 4096) / 2 ** 20) };
-}
 
 /** Statements Postgres committed in one database, and commands Redis processed (all clients). */
 async function serverCounters(
@@ -56,14 +46,6 @@ async function serverCounters(
   };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 async function main(): Promise<void> {
   const database = await createTestDatabase();
   const env = testEnvironment(database.name, {
@@ -71,12 +53,7 @@ async function main(): Promise<void> {
     MANAGER_PROPLET_ALIVE_TIMEOUT: '10s',
     MANAGER_LOG_LEVEL: 'warn',
   });
-  const nodeArgs = (process.env.BENCH_MANAGER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const manager = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('..', import.meta.url),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const manager = spawnManager(env);
   const baseUrl = `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
   const received = new Map<string, number>();
   const proplets = Array.from(

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -11,17 +10,10 @@ import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
+import { freePort } from '../support/free-port.ts';
 
 const ROOT = new URL('../..', import.meta.url);
 const ROLES = ['api', 'scheduler', 'ingress', 'results', 'liveness'] as const;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 /** The manager as `npm run start:<role>` runs it: one role per process. */
 function spawnRole(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
