@@ -14,7 +14,6 @@ export function retryLater(ms: number): RetryLater {
 
 export interface JobContext {
   id: string;
-  attemptsMade: number;
   logger: Logger;
 }
 
@@ -58,7 +57,6 @@ export function startQueueWorker<Q extends QueueName>(
         throw new UnrecoverableError(`job data does not match its schema: ${String(parsed.error)}`);
       const context = {
         id: job.id ?? '',
-        attemptsMade: job.attemptsMade,
         logger: logger.child({ jobId: job.id, job: job.name }),
       };
       const outcome = await handler(parsed.data, context);
@@ -70,10 +68,11 @@ export function startQueueWorker<Q extends QueueName>(
     { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency },
   );
   worker.on('failed', (job, error) => {
-    logger.warn(
-      { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error },
-      'job failed',
-    );
+    const fields = { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error };
+    // Each failed attempt lands here; only the last one leaves the job failed for good.
+    if (job && job.attemptsMade < (job.opts.attempts ?? 1))
+      logger.warn(fields, 'job attempt failed; will retry');
+    else logger.error(fields, 'job failed for good');
   });
   worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
   return worker;
