@@ -70,8 +70,9 @@ export function startQueueWorker<Q extends QueueName>(
   worker.on('failed', (job, error) => {
     const fields = { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error };
     // Each failed attempt lands here; only the last one leaves the job failed for good.
-    if (job && job.attemptsMade < (job.opts.attempts ?? 1))
-      logger.warn(fields, 'job attempt failed; will retry');
+    const retried =
+      job && !(error instanceof UnrecoverableError) && job.attemptsMade < (job.opts.attempts ?? 1);
+    if (retried) logger.warn(fields, 'job attempt failed; will retry');
     else logger.error(fields, 'job failed for good');
   });
   worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
