@@ -12,7 +12,13 @@ export function sweepIntervalMs(aliveTimeoutMs: number): number {
 export async function startLiveness(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'liveness' });
-  const liveness = new LivenessService(resources.proplets, resources.liveness, resources.queues, logger);
+  const liveness = new LivenessService(
+    resources.proplets,
+    resources.liveness,
+    resources.queues,
+    resources.stoppedRuns,
+    logger,
+  );
   const worker = startQueueWorker(
     'proplet-liveness',
     {

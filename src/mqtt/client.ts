@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { NotConnectedError } from './not-connected-error.ts';
 
 export type MqttSettings = Config['mqtt'] & { instanceId: string };
 
@@ -81,7 +82,10 @@ export function waitConnected(client: MqttClient, timeoutMs: number): Promise<{ 
   });
 }
 
-/** Publishes and waits for the broker's acknowledgement (for QoS 1 and 2), at most `timeoutMs`. */
+/**
+ * Publishes and waits for the broker's acknowledgement (for QoS 1 and 2), at most `timeoutMs`. When the wait times out,
+ * the message may still go out: mqtt.js keeps it and sends it again after a reconnect.
+ */
 export function publishJson(
   client: MqttClient,
   topic: string,
@@ -91,7 +95,7 @@ export function publishJson(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     if (!client.connected) {
-      reject(new Error('not connected to the MQTT broker'));
+      reject(new NotConnectedError());
       return;
     }
     const timer = setTimeout(

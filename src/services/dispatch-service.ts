@@ -1,6 +1,7 @@
 import type { TaskRepository } from '../db/task-repository.ts';
 import { TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { CommandPublisher } from '../mqtt/command-publisher.ts';
+import { NotConnectedError } from '../mqtt/not-connected-error.ts';
 import { buildStartMessage, buildStopMessage } from '../mqtt/outbound-payloads.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobData } from '../queue/catalog.ts';
@@ -106,9 +107,15 @@ export class DispatchService {
     try {
       await this.publisher.publishStart(buildStartMessage({ ...task, state: TaskState.Running }, propletId));
     } catch (error) {
-      await this.tasks.revertDispatch(task.id, job.attempt);
-      log.warn({ propletId, err: error }, 'start not published; will try again');
-      return { reason: `the start command could not be published (${(error as Error).message})` };
+      if (error instanceof NotConnectedError) {
+        // Nothing went out: the task may go to another proplet.
+        await this.tasks.revertDispatch(task.id, job.attempt);
+        log.warn({ propletId }, 'start not published: broker unreachable; will try again');
+        return { reason: 'the start command could not be published (broker unreachable)' };
+      }
+      // Unacknowledged, but it may still reach the proplet: keep it there, and publish again (proplets
+      // ignore a start for a task they already run) until it is acknowledged.
+      throw error;
     }
     await this.stopIfOvertaken(task.id, job.attempt, propletId, log);
     log.info({ propletId, dispatchMs: Date.now() - job.requestedAt }, 'task dispatched');

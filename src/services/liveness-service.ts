@@ -3,6 +3,7 @@ import { generatePropletName } from '../domain/proplet-name.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import type { LivenessStore } from '../redis/liveness-store.ts';
+import type { StoppedRuns } from '../redis/stopped-runs.ts';
 
 /**
  * Registers proplets and tracks their heartbeats. Heartbeats touch only Redis; Postgres is written when a
@@ -13,6 +14,7 @@ export class LivenessService {
     private readonly proplets: PropletRepository,
     private readonly liveness: LivenessStore,
     private readonly queues: JobQueues,
+    private readonly stoppedRuns: StoppedRuns,
     private readonly logger: Logger,
   ) {}
 
@@ -23,6 +25,8 @@ export class LivenessService {
       generatePropletName(),
     );
     await this.liveness.markRegistered([propletId]);
+    // Upstream proplets announce themselves once, at start-up: runs stopped before will never report.
+    await this.stoppedRuns.forgetProplet(propletId);
     this.logger.info(
       { propletId, name: proplet.name, created },
       created ? 'proplet registered' : 'proplet rediscovered',

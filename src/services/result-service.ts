@@ -38,6 +38,8 @@ export class ResultService {
       log.info({ state: transition.to }, failed ? 'task failed' : 'task completed');
       return;
     }
+    // A stop may have been marked while this result was on its way: this result was that run's report.
+    if (result.propletId) await this.stoppedRuns.consume(result.taskId, result.propletId);
     log.warn({ reason: await this.whyIgnored(result) }, 'result ignored');
   }
 

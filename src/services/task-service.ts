@@ -146,12 +146,17 @@ export class TaskService {
     const propletId = task.propletId;
     if (propletId) {
       await this.stoppedRuns.mark(task.id, propletId);
-      await this.queues.enqueue(
-        'task-stop',
-        'stop',
-        { taskId: task.id, propletId },
-        { jobId: jobIds.stop(task.id, task.attempt) },
-      );
+      try {
+        await this.queues.enqueue(
+          'task-stop',
+          'stop',
+          { taskId: task.id, propletId },
+          { jobId: jobIds.stop(task.id, task.attempt) },
+        );
+      } catch (error) {
+        await this.stoppedRuns.unmark(task.id, propletId).catch(() => undefined);
+        throw error;
+      }
     }
     const stopped = await this.tasks.finish(
       task.id,
