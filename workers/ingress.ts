@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { closeAndDiscardSession, closeClient, connectIngress, waitConnected } from '../src/mqtt/client.ts';
 import { HeartbeatBatcher } from '../src/mqtt/heartbeat-batcher.ts';
-import { attachRoute, waitUntilQuiet } from '../src/mqtt/ingress-session.ts';
+import { attachRoute, waitUntilDrained } from '../src/mqtt/ingress-session.ts';
 import { PropletMessageRouter } from '../src/mqtt/proplet-message-router.ts';
 import { channelBase, ingressSubscription } from '../src/mqtt/topics.ts';
 import { IngressSlots } from '../src/redis/ingress-slots.ts';
@@ -11,12 +11,19 @@ import type { RoleHandle } from '../src/role.ts';
 
 /** Up to 500 heartbeats per job, sent at most 50 ms after the first; 100,000 kept while Redis is away. */
 const HEARTBEAT_BATCH = { maxBatch: 500, maxDelayMs: 50, maxBuffered: 100_000 };
-/** A slot lease lapses 15 s after its holder stopped renewing it (every 5 s). */
+/** A slot lease lapses 15 s after its holder last renewed it; holders renew every 5 s. */
 const SLOT_LEASE_MS = 15_000;
-/** How often a running ingress looks for sessions left behind by instances that are gone. */
+const RENEW_EVERY_MS = SLOT_LEASE_MS / 3;
+/**
+ * An instance that could not renew for this long stops using its slot's client id before the lease can
+ * lapse, so two clients never take the id (and the session) from each other.
+ */
+const FENCE_AFTER_MS = (SLOT_LEASE_MS * 2) / 3;
+/** How often a running ingress looks for a session left behind by an instance that is gone. */
 const ADOPT_EVERY_MS = 5_000;
-/** An adopted session is drained once no message has come for this long. */
+/** An adopted session is drained once nothing is pending and nothing came for this long. */
 const DRAINED_AFTER_QUIET_MS = 1_000;
+const LONGEST_DRAIN_MS = 60_000;
 
 /**
  * Subscribes to the proplet topics and turns every message into a queue job, acknowledged to the broker
@@ -26,8 +33,8 @@ const DRAINED_AFTER_QUIET_MS = 1_000;
  * sending a share of the messages to a disconnected member's session, so an instance that is gone for good
  * (scaled down, or replaced under a new name) would strand them. Hence the slots: each instance holds a
  * lease on a slot, and its client id (so its session) is the slot's. A restarted instance takes the lowest
- * free slot and resumes a session left behind; and every running instance adopts the sessions of lapsed
- * slots: it resumes each one, stops its subscription, routes what it held, and has the broker delete it.
+ * free slot and resumes a session left behind; and running instances adopt the sessions of lapsed slots,
+ * one at a time: resume it, stop its subscription, route what it held, and have the broker delete it.
  */
 export async function startIngress(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
@@ -47,6 +54,9 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   let stopping = false;
   const isStopping = () => stopping;
 
+  /** The slot this instance holds and the client using its id; both unset while it holds none. */
+  let held: { slot: number; client: MqttClient; renewedAt: number } | undefined;
+
   const openSession = async (slot: number): Promise<MqttClient> => {
     const client = connectIngress(resources.mqttSettings, slot, logger);
     attachRoute(client, route, isStopping, logger);
@@ -63,38 +73,62 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     return client;
   };
 
-  let slot = await slots.claimLowest(token);
-  let client: MqttClient;
-  try {
-    client = await openSession(slot);
-  } catch (error) {
-    await slots.release(slot, token);
-    throw error;
-  }
-
-  /** Keeps the lease; if it was lost (this process stalled past it), moves to a free slot. */
-  const renew = async () => {
-    if (await slots.renew(slot, token)) return;
-    logger.error({ slot }, 'ingress slot lease lost: moving to a free slot');
-    client.end(true);
-    slot = await slots.claimLowest(token);
-    client = await openSession(slot);
+  const takeSlot = async () => {
+    const slot = await slots.claimLowest(token);
+    try {
+      held = { slot, client: await openSession(slot), renewedAt: Date.now() };
+    } catch (error) {
+      await slots.release(slot, token).catch(() => undefined);
+      throw error;
+    }
   };
+
+  const letGo = (reason: string) => {
+    if (!held) return;
+    logger.error({ slot: held.slot }, `ingress lets its slot go: ${reason}`);
+    // Forced: unacknowledged messages stay in the session for whoever takes the slot next.
+    held.client.end(true);
+    held = undefined;
+  };
+
+  /** Keeps the lease, lets the slot go when it cannot, and takes one again when it holds none. */
+  const upkeepSlot = async () => {
+    if (!held) {
+      await takeSlot();
+      return;
+    }
+    try {
+      if (await slots.renew(held.slot, token)) held.renewedAt = Date.now();
+      else letGo('its lease was taken');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not renew the ingress slot lease');
+      if (held && Date.now() - held.renewedAt > FENCE_AFTER_MS) letGo('its lease could not be renewed');
+    }
+  };
+
+  /** The client of a session being adopted, closed at once if the ingress stops meanwhile. */
+  let adopting: MqttClient | undefined;
 
   const adopt = async (orphan: number) => {
     if (!(await slots.claim(orphan, token))) return;
     const log = logger.child({ adoptedSlot: orphan });
     const adopted = connectIngress(resources.mqttSettings, orphan, log);
-    attachRoute(adopted, route, isStopping, log);
+    adopting = adopted;
+    const activity = attachRoute(adopted, route, isStopping, log);
+    const keepLease = setInterval(
+      () => void slots.renew(orphan, token).catch(() => undefined),
+      RENEW_EVERY_MS,
+    );
     try {
       const { sessionPresent } = await waitConnected(adopted, config.mqtt.timeoutMs);
+      let drained = true;
       if (sessionPresent) {
         // No new message goes to the session from now on; the ones it kept arrive and are routed.
         await adopted.unsubscribeAsync(subscription);
-        await waitUntilQuiet(adopted, DRAINED_AFTER_QUIET_MS, SLOT_LEASE_MS / 2);
+        drained = await waitUntilDrained(activity, DRAINED_AFTER_QUIET_MS, LONGEST_DRAIN_MS, isStopping);
       }
-      if (stopping) {
-        // Messages may be left unacknowledged in it: keep the session for the next adopter.
+      if (!drained || stopping) {
+        // Messages may still be in it: keep the session for the next attempt.
         await closeClient(adopted);
         await slots.release(orphan, token);
         return;
@@ -104,41 +138,58 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       log.info({ sessionPresent }, 'session of a departed ingress drained and retired');
     } catch (error) {
       adopted.end(true);
-      await slots.release(orphan, token);
+      await slots.release(orphan, token).catch(() => undefined);
       log.warn({ err: error }, 'could not adopt the session of a departed ingress; will try again');
+    } finally {
+      clearInterval(keepLease);
+      adopting = undefined;
     }
   };
 
-  let ticking: Promise<void> | undefined;
-  const tick = async () => {
-    try {
-      await renew();
-      for (const orphan of await slots.orphans()) if (!stopping) await adopt(orphan);
-    } catch (error) {
-      logger.warn({ err: error }, 'ingress slot upkeep failed; will try again');
-    }
+  const adoptOne = async () => {
+    const [orphan] = await slots.orphans();
+    if (orphan !== undefined) await adopt(orphan);
   };
-  const upkeep = setInterval(
-    () => {
-      if (ticking || stopping) return;
-      ticking = tick().finally(() => {
-        ticking = undefined;
-      });
-    },
-    Math.min(ADOPT_EVERY_MS, SLOT_LEASE_MS / 3),
-  );
+
+  await takeSlot();
+
+  /** Runs `task` every `everyMs`, never two at once, and never after stop. */
+  const running = new Set<Promise<void>>();
+  const every = (everyMs: number, what: string, task: () => Promise<void>) => {
+    let current: Promise<void> | undefined;
+    return setInterval(() => {
+      if (current || stopping) return;
+      current = task()
+        .catch((error: unknown) => logger.warn({ err: error }, `${what} failed; will try again`))
+        .finally(() => {
+          running.delete(current!);
+          current = undefined;
+        });
+      running.add(current);
+    }, everyMs);
+  };
+  const timers = [
+    every(RENEW_EVERY_MS, 'ingress slot upkeep', upkeepSlot),
+    every(ADOPT_EVERY_MS, 'adoption', adoptOne),
+  ];
 
   return {
     name: 'ingress',
     stop: async () => {
       stopping = true;
-      clearInterval(upkeep);
-      await ticking;
-      await closeClient(client);
-      await heartbeats.drain();
-      // The session stays in the broker for whoever takes the slot next: this instance after a restart, or
-      // another one adopting it.
-      await slots.release(slot, token).catch(() => undefined);
+      timers.forEach(clearInterval);
+      // Unacknowledged messages of a session being adopted stay in it for the next adopter.
+      adopting?.end(true);
+      await Promise.all(running);
+      if (held) {
+        await closeClient(held.client);
+        await heartbeats.drain();
+        // The session stays in the broker for whoever takes the slot next: this instance after a restart,
+        // or another one adopting it.
+        await slots.release(held.slot, token).catch(() => undefined);
+      } else {
+        await heartbeats.drain();
+      }
     },
   };
 }

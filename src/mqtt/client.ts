@@ -70,15 +70,25 @@ function watch(client: MqttClient, logger: Logger): MqttClient {
 export function waitConnected(client: MqttClient, timeoutMs: number): Promise<{ sessionPresent?: boolean }> {
   if (client.connected) return Promise.resolve({});
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const settle = () => {
+      clearTimeout(timer);
       client.off('connect', onConnect);
+      client.off('end', onEnd);
+    };
+    const timer = setTimeout(() => {
+      settle();
       reject(new Error(`could not connect to the MQTT broker within ${timeoutMs} ms`));
     }, timeoutMs);
     const onConnect = (connack: { sessionPresent: boolean }) => {
-      clearTimeout(timer);
+      settle();
       resolve({ sessionPresent: connack.sessionPresent });
     };
+    const onEnd = () => {
+      settle();
+      reject(new Error('the MQTT client was closed before it connected'));
+    };
     client.once('connect', onConnect);
+    client.once('end', onEnd);
   });
 }
 

@@ -6,6 +6,12 @@ const LONGEST_ENQUEUE_RETRY_MS = 2_000;
 
 export type Route = (topic: string, payload: Buffer, receivedAt: number) => Promise<void>;
 
+/** Messages handed over but not yet acknowledged, and when the last one came or went. */
+export interface RouteActivity {
+  pending: number;
+  lastActivityAt: number;
+}
+
 /**
  * Hands each message to `route` and acknowledges it to the broker only once `route` succeeded, one message
  * at a time (mqtt.js waits for the callback before the next). While `route` fails (Redis away) it is retried,
@@ -17,19 +23,27 @@ export function attachRoute(
   route: Route,
   isClosing: () => boolean,
   logger: Logger,
-): void {
+): RouteActivity {
+  const activity: RouteActivity = { pending: 0, lastActivityAt: Date.now() };
   client.handleMessage = (packet, done) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const receivedAt = Date.now();
+    activity.pending++;
+    activity.lastActivityAt = receivedAt;
+    const finish = (error?: Error) => {
+      activity.pending--;
+      activity.lastActivityAt = Date.now();
+      done(error);
+    };
     void (async () => {
       for (let delay = 100; ; delay = Math.min(delay * 2, LONGEST_ENQUEUE_RETRY_MS)) {
         try {
           await route(packet.topic, payload, receivedAt);
-          done();
+          finish();
           return;
         } catch (error) {
           if (isClosing()) {
-            done(error as Error);
+            finish(error as Error);
             return;
           }
           logger.warn(
@@ -41,19 +55,24 @@ export function attachRoute(
       }
     })();
   };
+  return activity;
 }
 
-/** Resolves once no message has arrived on the client for `quietMs`. */
-export async function waitUntilQuiet(client: MqttClient, quietMs: number, maxMs: number): Promise<void> {
-  let last = Date.now();
-  const onPacket = (packet: { cmd: string }) => {
-    if (packet.cmd === 'publish') last = Date.now();
-  };
-  client.on('packetreceive', onPacket);
+/**
+ * Waits until every message handed over was acknowledged and none came for `quietMs`: the broker has sent
+ * all the session held. False if that did not happen within `maxMs`, or `abandon` says to stop waiting.
+ */
+export async function waitUntilDrained(
+  activity: RouteActivity,
+  quietMs: number,
+  maxMs: number,
+  abandon: () => boolean,
+): Promise<boolean> {
   const started = Date.now();
-  try {
-    while (Date.now() - last < quietMs && Date.now() - started < maxMs) await sleep(quietMs / 4);
-  } finally {
-    client.off('packetreceive', onPacket);
+  const drained = () => activity.pending === 0 && Date.now() - activity.lastActivityAt >= quietMs;
+  while (!drained()) {
+    if (Date.now() - started >= maxMs || abandon()) return false;
+    await sleep(quietMs / 4);
   }
+  return true;
 }
