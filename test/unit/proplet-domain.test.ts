@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isAliveAt } from '../../src/domain/liveness.ts';
 import { generatePropletName } from '../../src/domain/proplet-name.ts';
 
 /** A random source that returns the given values in turn. */
@@ -47,27 +46,5 @@ describe('generatePropletName', () => {
       generatePropletName(() => 1),
       'agile-babbage',
     );
-  });
-});
-
-describe('isAliveAt', () => {
-  const timeout = 25_000;
-
-  it('is alive while the last heartbeat is younger than the timeout', () => {
-    assert.equal(isAliveAt(1_000, 1_000, timeout), true);
-    assert.equal(isAliveAt(1_000, 1_000 + timeout - 1, timeout), true);
-  });
-
-  it('is dead once the heartbeat is as old as the timeout', () => {
-    assert.equal(isAliveAt(1_000, 1_000 + timeout, timeout), false);
-    assert.equal(isAliveAt(1_000, 1_000 + timeout + 1, timeout), false);
-  });
-
-  it('is dead without any heartbeat', () => {
-    assert.equal(isAliveAt(undefined, 1_000, timeout), false);
-  });
-
-  it('counts a heartbeat stamped slightly in the future as alive', () => {
-    assert.equal(isAliveAt(2_000, 1_000, timeout), true);
   });
 });
