@@ -48,5 +48,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['eslint.config.js'], extends: [tseslint.configs.disableTypeChecked] },
+  { files: ['eslint.config.js', 'bin/**', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
+  {
+    files: ['bin/**'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
+    rules: { 'no-restricted-properties': 'off' },
+  },
 );
