@@ -191,6 +191,7 @@ export class Proplet {
       inputs: start.inputs ?? [],
       env: { PROPLET_ID: this.id, ...(start.env ?? {}) },
       cliArgs: start.cli_args ?? [],
+      maxMemoryBytes: this.config.maxMemoryBytes,
     };
     log.info('task started');
     const outcome = await this.execute(start.id, request);
@@ -269,6 +270,7 @@ export class Proplet {
       inputs: invoke.inputs ?? deployed.inputs ?? [],
       env: { PROPLET_ID: this.id, ...(deployed.env ?? {}), ...(invoke.env ?? {}) },
       cliArgs: deployed.cli_args ?? [],
+      maxMemoryBytes: this.config.maxMemoryBytes,
     };
     void this.execute(`${invoke.id}:${invoke.invocation_id}`, request).then((outcome) =>
       outcome === 'stopped'

@@ -2,6 +2,7 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WASI } from 'node:wasi';
+import { limitMemory } from './memory-limit.ts';
 import { readModuleInfo, type ValueType } from './wasm-module-info.ts';
 
 export interface RunRequest {
@@ -11,6 +12,8 @@ export interface RunRequest {
   inputs: string[];
   env: Record<string, string>;
   cliArgs: string[];
+  /** Bytes of linear memory the module may use. */
+  maxMemoryBytes: number;
 }
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
@@ -78,7 +81,7 @@ export async function runWasm(request: RunRequest): Promise<string> {
     throw new Error(`the module exports no function '${request.name}' (nor ${FALLBACK_EXPORTS.join(', ')})`);
   }
   const signature = info.exports.get(exportName)!;
-  const module = await WebAssembly.compile(request.wasm);
+  const module = await WebAssembly.compile(limitMemory(request.wasm, request.maxMemoryBytes));
 
   if (!info.importModules.has(WASI_MODULE)) {
     const instance = await WebAssembly.instantiate(module, {});
