@@ -23,6 +23,11 @@ const FENCE_AFTER_MS = (SLOT_LEASE_MS * 2) / 3;
 const ADOPT_EVERY_MS = 5_000;
 /** An adopted session is drained once nothing is pending and nothing came for this long. */
 const DRAINED_AFTER_QUIET_MS = 1_000;
+/**
+ * At start-up, the slots looked at whether Redis remembers using them or not: Redis may have restarted
+ * without its data while the broker kept the sessions.
+ */
+const PROBED_SLOTS = 16;
 const LONGEST_DRAIN_MS = 60_000;
 
 /**
@@ -146,7 +151,14 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     }
   };
 
-  const adoptOne = async () => {
+  let probed = false;
+  const adoptOrphans = async () => {
+    if (!probed) {
+      for (const orphan of await slots.orphans(PROBED_SLOTS)) if (!stopping) await adopt(orphan);
+      probed = true;
+      return;
+    }
+    // One at a time, so an instance never spends long away from its own slot's upkeep.
     const [orphan] = await slots.orphans();
     if (orphan !== undefined) await adopt(orphan);
   };
@@ -170,7 +182,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   };
   const timers = [
     every(RENEW_EVERY_MS, 'ingress slot upkeep', upkeepSlot),
-    every(ADOPT_EVERY_MS, 'adoption', adoptOne),
+    every(ADOPT_EVERY_MS, 'adoption', adoptOrphans),
   ];
 
   return {

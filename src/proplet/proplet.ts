@@ -45,6 +45,8 @@ export class Proplet {
   private readonly latent = new Map<string, StartMessage & { wasm: Uint8Array }>();
   private readonly source: WasmSource;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** CPU time and wall time at the previous metrics sample, to report CPU use as a percentage. */
+  private lastSample = { cpuMicros: 0, at: performance.now() };
 
   constructor(
     readonly config: PropletConfig,
@@ -287,6 +289,10 @@ export class Proplet {
     const usage = process.resourceUsage();
     const memory = process.memoryUsage();
     const now = Date.now();
+    const cpuMicros = usage.userCPUTime + usage.systemCPUTime;
+    const elapsedMicros = (performance.now() - this.lastSample.at) * 1_000;
+    const percent = elapsedMicros > 0 ? ((cpuMicros - this.lastSample.cpuMicros) / elapsedMicros) * 100 : 0;
+    this.lastSample = { cpuMicros, at: performance.now() };
     await this.publish('control/proplet/metrics', {
       proplet_id: this.id,
       namespace: 'default',
@@ -295,7 +301,7 @@ export class Proplet {
       cpu_metrics: {
         user_seconds: usage.userCPUTime / 1e6,
         system_seconds: usage.systemCPUTime / 1e6,
-        percent: 0,
+        percent: Math.round(percent * 10) / 10,
       },
       memory_metrics: {
         rss_bytes: memory.rss,

@@ -86,9 +86,15 @@ export class IngressSlots {
     await this.scripts.propellerReleaseSlot(this.slotKey(slot), token);
   }
 
-  /** Slots once used whose lease has lapsed: their broker sessions may still hold messages. */
-  async orphans(): Promise<number[]> {
-    const used = (await this.redis.smembers(this.usedKey)).map(Number).sort((a, b) => a - b);
+  /**
+   * Slots once used whose lease has lapsed: their broker sessions may still hold messages. With `probeBelow`,
+   * also every unheld slot under that number, used or not: Redis may have lost the record of slots whose
+   * sessions the broker still keeps.
+   */
+  async orphans(probeBelow = 0): Promise<number[]> {
+    const recorded = (await this.redis.smembers(this.usedKey)).map(Number);
+    const probed = Array.from({ length: probeBelow }, (_, slot) => slot);
+    const used = [...new Set([...recorded, ...probed])].sort((a, b) => a - b);
     if (used.length === 0) return [];
     const held = await this.redis.exists(...used.map((slot) => this.slotKey(slot)));
     if (held === used.length) return [];

@@ -53,6 +53,13 @@ describe('ingress slots (Redis leases)', () => {
     assert.deepEqual(await slots.orphans(), [1]);
   });
 
+  it('can also look at slots Redis does not remember, skipping the held ones', async () => {
+    const slots = freshSlots();
+    await slots.claimLowest('a');
+    assert.deepEqual(await slots.orphans(), []);
+    assert.deepEqual(await slots.orphans(4), [1, 2, 3]);
+  });
+
   it('lets a lease lapse when its holder stops renewing, so another can take the slot', async () => {
     const slots = freshSlots(100);
     const slot = await slots.claimLowest('stalled');
