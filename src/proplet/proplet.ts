@@ -84,19 +84,10 @@ export class Proplet {
       ['start', 'stop', 'invoke'].map((command) => `${this.base}/control/manager/${command}`),
       { qos: config.qos },
     );
-    await this.publish('control/proplet/create', {
-      proplet_id: config.entityId,
-      namespace: 'default',
-      metadata: {
-        environment: 'binary',
-        os: platform(),
-        hostname: hostname(),
-        cpu_arch: CPU_ARCH[arch()] ?? arch(),
-        total_memory_bytes: totalmem(),
-        proplet_version: VERSION,
-        wasm_runtime: RUNTIME,
-      },
-    });
+    await this.announce();
+    // Upstream announces once, at start-up; announcing again after a reconnect costs nothing (the manager
+    // updates the row) and registers the metadata with a manager that started after this proplet.
+    this.client.on('connect', () => void this.announce().catch(() => undefined));
     const beat = () =>
       this.publish('control/proplet/alive', {
         proplet_id: config.entityId,
@@ -109,6 +100,22 @@ export class Proplet {
       setInterval(() => void this.publishMetrics().catch(() => undefined), config.metricsIntervalMs),
     );
     this.logger.info({ propletId: config.entityId, base: this.base }, 'proplet ready');
+  }
+
+  private announce(): Promise<void> {
+    return this.publish('control/proplet/create', {
+      proplet_id: this.config.entityId,
+      namespace: 'default',
+      metadata: {
+        environment: 'binary',
+        os: platform(),
+        hostname: hostname(),
+        cpu_arch: CPU_ARCH[arch()] ?? arch(),
+        total_memory_bytes: totalmem(),
+        proplet_version: VERSION,
+        wasm_runtime: RUNTIME,
+      },
+    });
   }
 
   /** Ends every run (without reporting them) and disconnects; the broker does not send the last will. */
