@@ -50,7 +50,7 @@ export default tseslint.config(
   },
   { files: ['eslint.config.js', 'bin/**', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
   {
-    files: ['bin/**'],
+    files: ['bin/**', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
     rules: { 'no-restricted-properties': 'off' },
   },
