@@ -6,6 +6,8 @@ import type { Config, Role } from './config/config.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { startApi } from './http/api-role.ts';
 import type { Logger } from './observability/logger.ts';
+import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
+import type { Proplet } from './proplet/proplet.ts';
 import { Resources } from './resources.ts';
 import type { RoleHandle } from './role.ts';
 
@@ -57,7 +59,10 @@ export async function startManager(config: Config, logger: Logger): Promise<Runn
       logger.error({ role, err: error }, 'role did not stop cleanly');
     }
   };
+  let proplets: Proplet[] = [];
   const stop = async () => {
+    // Proplets first, so they do not report on runs the manager no longer listens for.
+    await Promise.all(proplets.map((proplet) => proplet.stop()));
     for (const role of STOP_ORDER) await stopRole(role);
     await resources.close();
   };
@@ -65,12 +70,15 @@ export async function startManager(config: Config, logger: Logger): Promise<Runn
   try {
     if ([...config.roles].some((role) => role !== 'ingress')) await migrateDatabase(config.postgres, logger);
     for (const role of START_ORDER) if (config.roles.has(role)) await startRole(role);
+    proplets = await startEmbeddedProplets(config, logger.child({ role: 'proplet' }));
   } catch (error) {
     await stop();
     throw error;
   }
 
-  logger.info({ roles: [...running.keys()] }, 'manager started');
+  logger.info({ roles: [...running.keys()], embeddedProplets: proplets.length }, 'manager started');
+  if (apiPort !== undefined)
+    logger.info({ sample: sampleCommand(config.http.host, apiPort) }, 'run a sample task');
   return {
     get roles() {
       return [...running.keys()];
@@ -83,4 +91,14 @@ export async function startManager(config: Config, logger: Logger): Promise<Runn
     startRole,
     stop,
   };
+}
+
+/** A line a newcomer can paste: creates add(2, 3) from the sample module, starts it, shows its result. */
+function sampleCommand(host: string, port: number): string {
+  const api = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  return (
+    `ID=$(curl -s -XPOST ${api}/tasks -H 'content-type: application/json' ` +
+    `-d "{\\"name\\":\\"add\\",\\"inputs\\":[2,3],\\"file\\":\\"$(base64 -w0 examples/add.wasm)\\"}" | jq -r .id) && ` +
+    `curl -s -XPOST ${api}/tasks/$ID/start && sleep 1 && curl -s ${api}/tasks/$ID/results`
+  );
 }

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
-import { closeAndDiscardSession, closeClient, connectIngress, waitConnected } from '../src/mqtt/client.ts';
+import {
+  closeAndDiscardSession,
+  closeClient,
+  connectIngress,
+  connectLiveIngress,
+  waitConnected,
+} from '../src/mqtt/client.ts';
 import { HeartbeatBatcher } from '../src/mqtt/heartbeat-batcher.ts';
 import { attachRoute, waitUntilDrained } from '../src/mqtt/ingress-session.ts';
 import { PropletMessageRouter } from '../src/mqtt/proplet-message-router.ts';
-import { channelBase, ingressSubscription } from '../src/mqtt/topics.ts';
+import { channelBase, ingressSubscriptions, legacyIngressSubscription } from '../src/mqtt/topics.ts';
 import { IngressSlots } from '../src/redis/ingress-slots.ts';
 import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
@@ -45,7 +51,10 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'ingress' });
   const base = channelBase(config.mqtt.tenantId, config.mqtt.channelId);
-  const subscription = ingressSubscription(base, config.mqtt.shareGroup);
+  const subscriptions = ingressSubscriptions(base, config.mqtt.shareGroup);
+  // At QoS 2, mqtt.js acknowledges (PUBREC) before handing the message over; at QoS 1 the acknowledgement
+  // waits for the job to be queued. So the ingress subscribes at QoS 1 at most.
+  const qos = Math.min(config.mqtt.qos, 1) as 0 | 1;
   const heartbeats = new HeartbeatBatcher({
     ...HEARTBEAT_BATCH,
     flush: (beats) => resources.queues.enqueue('proplet-liveness', 'heartbeats', { beats }),
@@ -66,17 +75,28 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     const client = connectIngress(resources.mqttSettings, slot, logger);
     attachRoute(client, route, isStopping, logger);
     try {
-      await waitConnected(client, config.mqtt.timeoutMs);
-      // At QoS 2, mqtt.js acknowledges (PUBREC) before handing the message over; at QoS 1 the
-      // acknowledgement waits for the job to be queued. So the ingress subscribes at QoS 1 at most.
-      await client.subscribeAsync(subscription, { qos: Math.min(config.mqtt.qos, 1) as 0 | 1 });
+      const { sessionPresent } = await waitConnected(client, config.mqtt.timeoutMs);
+      // A session from before heartbeats had a subscription of their own would go on collecting them.
+      if (sessionPresent)
+        await client.unsubscribeAsync(legacyIngressSubscription(base, config.mqtt.shareGroup));
+      await client.subscribeAsync(subscriptions.durable, { qos });
     } catch (error) {
       client.end(true);
       throw error;
     }
-    logger.info({ subscription, slot }, 'ingress subscribed');
+    logger.info({ subscriptions: subscriptions.durable, slot }, 'ingress subscribed');
     return client;
   };
+
+  const live = connectLiveIngress(resources.mqttSettings, logger);
+  attachRoute(live, route, isStopping, logger);
+  try {
+    await waitConnected(live, config.mqtt.timeoutMs);
+    await live.subscribeAsync(subscriptions.live, { qos });
+  } catch (error) {
+    live.end(true);
+    throw error;
+  }
 
   const takeSlot = async () => {
     const slot = await slots.claimLowest(token);
@@ -99,7 +119,12 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   /** Keeps the lease, lets the slot go when it cannot, and takes one again when it holds none. */
   const upkeepSlot = async () => {
     if (!held) {
-      await takeSlot();
+      try {
+        await takeSlot();
+      } catch (error) {
+        live.end(true);
+        throw error;
+      }
       return;
     }
     try {
@@ -129,7 +154,10 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       let drained = true;
       if (sessionPresent) {
         // No new message goes to the session from now on; the ones it kept arrive and are routed.
-        await adopted.unsubscribeAsync(subscription);
+        await adopted.unsubscribeAsync([
+          ...subscriptions.durable,
+          legacyIngressSubscription(base, config.mqtt.shareGroup),
+        ]);
         drained = await waitUntilDrained(activity, DRAINED_AFTER_QUIET_MS, LONGEST_DRAIN_MS, isStopping);
       }
       if (!drained || stopping) {
@@ -193,6 +221,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       // Unacknowledged messages of a session being adopted stay in it for the next adopter.
       adopting?.end(true);
       await Promise.all(running);
+      await closeClient(live);
       if (held) {
         await closeClient(held.client);
         await heartbeats.drain();

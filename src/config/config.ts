@@ -12,6 +12,7 @@ export interface Config {
   roles: ReadonlySet<Role>;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   shutdownTimeoutMs: number;
+  embeddedProplets: number;
   http: { host: string; port: number };
   mqtt: {
     url: string;
@@ -78,6 +79,7 @@ export function loadConfig(
     roles: e.MANAGER_ROLES,
     logLevel: e.MANAGER_LOG_LEVEL,
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
+    embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS,
     http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
     mqtt: {
       url: toMqttUrl(e.MANAGER_MQTT_ADDRESS),

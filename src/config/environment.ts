@@ -103,6 +103,8 @@ export const environmentSchema = z.object({
   MANAGER_PROPLET_ALIVE_TIMEOUT: duration('25s'),
   MANAGER_START_TIMEOUT: duration('10m'),
   MANAGER_SHUTDOWN_TIMEOUT: duration('30s'),
+  /** Reference proplets to run inside the manager process, on its tenant and channel. */
+  MANAGER_EMBEDDED_PROPLETS: integer(0, 0, 64),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -31,6 +31,12 @@ export function connectPublisher(settings: MqttSettings, logger: Logger): MqttCl
   return watch(mqtt.connect(settings.url, { ...baseOptions(settings, clientId), clean: true }), logger);
 }
 
+/** Client for the ingress's live subscriptions (heartbeats): a clean session, nothing kept while away. */
+export function connectLiveIngress(settings: MqttSettings, logger: Logger): MqttClient {
+  const clientId = `${settings.entityId}-live-${settings.instanceId}-${randomBytes(4).toString('hex')}`;
+  return watch(mqtt.connect(settings.url, { ...baseOptions(settings, clientId), clean: true }), logger);
+}
+
 /** The broker keys an ingress's persistent session on this id; the slot comes from IngressSlots. */
 export function ingressClientId(entityId: string, slot: number): string {
   return `${entityId}-ingress-${slot}`;

@@ -24,9 +24,27 @@ export function propletTopicKind(base: string, topic: string): PropletTopicKind 
 }
 
 /**
- * The ingress subscription: every proplet topic, as an MQTT 5 shared subscription so that several ingress
- * processes split the messages instead of each receiving all of them.
+ * The ingress subscriptions, MQTT 5 shared subscriptions so that several ingress processes split the
+ * messages instead of each receiving all of them.
+ *
+ * - durable: discovery and results, kept by the broker in the ingress's persistent session while it is
+ *   away, so none is lost.
+ * - live: heartbeats and last wills, on a clean session. A heartbeat only means something when it is
+ *   fresh: replayed from a session after a manager restart, it would make a proplet that died meanwhile
+ *   look alive. Missed ones cost nothing; the alive timeout stands in for a missed last will.
  */
-export function ingressSubscription(base: string, shareGroup: string): string {
+export function ingressSubscriptions(
+  base: string,
+  shareGroup: string,
+): { durable: string[]; live: string[] } {
+  const shared = (group: string, kind: PropletTopicKind) => `$share/${group}/${base}/${PROPLET_TOPICS[kind]}`;
+  return {
+    durable: [shared(shareGroup, 'create'), shared(shareGroup, 'results')],
+    live: [shared(`${shareGroup}-live`, 'alive')],
+  };
+}
+
+/** What ingress sessions subscribed to before heartbeats moved to their own subscription. */
+export function legacyIngressSubscription(base: string, shareGroup: string): string {
   return `$share/${shareGroup}/${base}/control/proplet/+`;
 }

@@ -357,6 +357,24 @@ describe('tasks through the whole path', () => {
   });
 });
 
+describe('heartbeats while the ingress is away', () => {
+  it('are not replayed: a proplet that beat and died meanwhile is registered but not alive', async () => {
+    await harness.manager.stopRole('ingress');
+    const gone = new SimulatedProplet(harness.config.mqtt);
+    proplets.push(gone);
+    await gone.start();
+    gone.silence();
+    await gone.stop();
+    await harness.manager.startRole('ingress');
+    const view = await waitFor(async () => {
+      const response = await api('GET', `/proplets/${gone.id}`);
+      return response.status === 200 ? response.body : undefined;
+    }, 'registration from the kept discovery');
+    assert.equal(view.alive, false);
+    assert.equal(view.metadata.cpu_arch, 'x86_64');
+  });
+});
+
 describe('liveness writes', () => {
   it('writes no proplet row for a heartbeat of a proplet already alive', async () => {
     const sim = await proplet();

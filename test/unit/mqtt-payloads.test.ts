@@ -15,7 +15,7 @@ import {
 } from '../../src/mqtt/outbound-payloads.ts';
 import {
   channelBase,
-  ingressSubscription,
+  ingressSubscriptions,
   MANAGER_TOPICS,
   PROPLET_TOPICS,
   propletTopicKind,
@@ -379,9 +379,13 @@ describe('topics', () => {
     }
   });
 
-  it('subscribes through an MQTT 5 shared subscription to every proplet topic', () => {
-    const subscription = ingressSubscription(base, 'propeller-ingress');
-    assert.ok(subscription.startsWith('$share/propeller-ingress/'));
-    assert.equal(subscription, '$share/propeller-ingress/m/T/c/C/control/proplet/+');
+  it('subscribes through MQTT 5 shared subscriptions: discovery and results durable, heartbeats live', () => {
+    assert.deepEqual(ingressSubscriptions(base, 'propeller-ingress'), {
+      durable: [
+        '$share/propeller-ingress/m/T/c/C/control/proplet/create',
+        '$share/propeller-ingress/m/T/c/C/control/proplet/results',
+      ],
+      live: ['$share/propeller-ingress-live/m/T/c/C/control/proplet/alive'],
+    });
   });
 });

@@ -1,0 +1,36 @@
+import type { Config } from '../config/config.ts';
+import type { PropletConfig } from '../config/proplet-config.ts';
+import type { Logger } from '../observability/logger.ts';
+import { newPropletId, Proplet } from './proplet.ts';
+
+/** Upstream's default heartbeat and metrics interval. */
+const INTERVAL_MS = 10_000;
+
+/**
+ * Reference proplets run inside the manager process (MANAGER_EMBEDDED_PROPLETS), on its broker, tenant and
+ * channel: a whole working system from one command. They are ordinary MQTT clients of the broker, as
+ * separate proplets would be.
+ */
+export async function startEmbeddedProplets(config: Config, logger: Logger): Promise<Proplet[]> {
+  const proplets: Proplet[] = [];
+  for (let i = 0; i < config.embeddedProplets; i++) {
+    const propletConfig: PropletConfig = {
+      tenantId: config.mqtt.tenantId,
+      channelId: config.mqtt.channelId,
+      entityId: newPropletId(),
+      apiKey: '',
+      mqttUrl: config.mqtt.url,
+      qos: 1,
+      livelinessIntervalMs: INTERVAL_MS,
+      metricsIntervalMs: INTERVAL_MS,
+      maxTasks: 4,
+      maxMemoryBytes: 256 * 1024 * 1024,
+      maxDownloadBytes: 100 * 1024 * 1024,
+      logLevel: config.logLevel,
+    };
+    const proplet = new Proplet(propletConfig, logger.child({ embeddedProplet: i }));
+    await proplet.start();
+    proplets.push(proplet);
+  }
+  return proplets;
+}
