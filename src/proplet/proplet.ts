@@ -138,7 +138,8 @@ export class Proplet {
     }
     const command = topic.slice(topic.lastIndexOf('/') + 1);
     if (command === 'start') this.onStart(json);
-    else if (command === 'stop') void this.onStop(json);
+    else if (command === 'stop')
+      void this.onStop(json).catch((error: unknown) => this.logger.warn({ err: error }, 'stop failed'));
     else if (command === 'invoke') this.onInvoke(json);
   }
 
@@ -177,7 +178,7 @@ export class Proplet {
       );
       return;
     }
-    void this.run(start, log);
+    void this.run(start, log).catch((error: unknown) => log.error({ err: error }, 'run failed'));
   }
 
   private async run(start: StartMessage, log: Logger): Promise<void> {
@@ -244,6 +245,12 @@ export class Proplet {
     // Upstream proplets act on the id alone.
     const { id } = parsed.data;
     if (this.latent.delete(id)) {
+      // Its invocations in flight end with it, as upstream's do.
+      for (const [key, invocation] of this.running) {
+        if (!key.startsWith(`${id}:`)) continue;
+        invocation.stopped = true;
+        await invocation.worker.terminate();
+      }
       this.logger.info({ taskId: id }, 'latent task removed');
       return;
     }
@@ -268,7 +275,9 @@ export class Proplet {
         proplet_id: this.id,
         results,
         error,
-      });
+      }).catch((failure: unknown) =>
+        this.logger.warn({ taskId: invoke.id, err: failure }, 'invoke result not published'),
+      );
     if (!deployed) {
       void reply('', `task ${invoke.id} has not been precompiled on proplet ${this.id}`);
       return;
@@ -281,6 +290,7 @@ export class Proplet {
       cliArgs: deployed.cli_args ?? [],
       maxMemoryBytes: this.config.maxMemoryBytes,
     };
+    // Keyed by task and invocation, so a stop of the task finds its invocations.
     void this.execute(`${invoke.id}:${invoke.invocation_id}`, request).then((outcome) =>
       outcome === 'stopped'
         ? reply('', CANCELLED)
@@ -288,8 +298,13 @@ export class Proplet {
     );
   }
 
-  private report(taskId: string, results: string, error: string | null): Promise<void> {
-    return this.publish('control/proplet/results', { task_id: taskId, proplet_id: this.id, results, error });
+  /** Publishes a run's result; a result that cannot be sent (the proplet is closing) is logged, not thrown. */
+  private async report(taskId: string, results: string, error: string | null): Promise<void> {
+    try {
+      await this.publish('control/proplet/results', { task_id: taskId, proplet_id: this.id, results, error });
+    } catch (failure) {
+      this.logger.warn({ taskId, err: failure }, 'result not published');
+    }
   }
 
   private async publishMetrics(): Promise<void> {
