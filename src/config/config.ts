@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readManagerToml } from './config-toml.ts';
 import { LOCAL_DEFAULTS } from './defaults.ts';
 import { environmentSchema } from './environment.ts';
+import { toMqttUrl, withoutEmpty } from './variable-types.ts';
 import type { Role } from './roles.ts';
 
 export type { Role } from './roles.ts';
@@ -10,7 +11,7 @@ export type { Role } from './roles.ts';
 export interface Config {
   instanceId: string;
   roles: ReadonlySet<Role>;
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   shutdownTimeoutMs: number;
   embeddedProplets: number;
   http: { host: string; port: number };
@@ -43,11 +44,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** mqtt.js speaks mqtt:// and mqtts://; upstream configuration says tcp://, ssl:// or tls://. */
-function toMqttUrl(address: string): string {
-  return address.replace(/^tcp:\/\//, 'mqtt://').replace(/^(ssl|tls):\/\//, 'mqtts://');
-}
-
 /**
  * Parses the environment once. A bad value throws a ConfigError naming the variable; nothing else in the
  * code base reads process.env.
@@ -58,9 +54,7 @@ export function loadConfig(
   overrides: { roles?: string } = {},
 ): Config {
   // As upstream does, an empty variable counts as unset: its default (or config.toml) applies.
-  const set = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
+  const set = withoutEmpty(env);
   const parsed = environmentSchema.safeParse(
     overrides.roles ? { ...set, MANAGER_ROLES: overrides.roles } : set,
   );

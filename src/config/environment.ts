@@ -1,35 +1,6 @@
 import { z } from 'zod';
-import { parseDurationMs } from './duration.ts';
 import { ROLES, isRole, type Role } from './roles.ts';
-
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDurationMs(text);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a duration such as 25s, 4s or 10m, got '${text}'`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-const integer = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((text, ctx) => {
-      const value = Number(text);
-      if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got '${text}'` });
-        return z.NEVER;
-      }
-      return value;
-    });
+import { durationMs, integerIn, logLevel, mqttAddress, mqttQos } from './variable-types.ts';
 
 const roles = z
   .string()
@@ -50,13 +21,6 @@ const roles = z
     return new Set<Role>(names.includes('all') ? ROLES : (names as Role[]));
   });
 
-const mqttAddress = z
-  .string()
-  .default('tcp://localhost:1883')
-  .refine((text) => /^(tcp|mqtt|ssl|tls|mqtts|ws|wss):\/\/[^/\s]+/.test(text), {
-    message: 'expected a broker address such as tcp://localhost:1883',
-  });
-
 const nonEmpty = (fallback: string) => z.string().trim().min(1, 'must not be empty').default(fallback);
 
 /**
@@ -66,30 +30,26 @@ const nonEmpty = (fallback: string) => z.string().trim().min(1, 'must not be emp
 export const environmentSchema = z.object({
   MANAGER_INSTANCE_ID: z.string().trim().min(1).optional(),
   MANAGER_ROLES: roles,
-  MANAGER_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  MANAGER_LOG_LEVEL: logLevel,
   MANAGER_HTTP_HOST: nonEmpty('127.0.0.1'),
-  MANAGER_HTTP_PORT: integer(7070, 0, 65535),
+  MANAGER_HTTP_PORT: integerIn(7070, 0, 65535),
   MANAGER_MQTT_ADDRESS: mqttAddress,
-  MANAGER_MQTT_QOS: z
-    .enum(['0', '1', '2'])
-    .default('1')
-    .transform(Number)
-    .pipe(z.union([z.literal(0), z.literal(1), z.literal(2)])),
-  MANAGER_MQTT_TIMEOUT: duration('30s'),
+  MANAGER_MQTT_QOS: mqttQos,
+  MANAGER_MQTT_TIMEOUT: durationMs('30s'),
   MANAGER_MQTT_SHARE_GROUP: nonEmpty('propeller-ingress'),
   MANAGER_TENANT_ID: z.string().trim().min(1).optional(),
   MANAGER_CHANNEL_ID: z.string().trim().min(1).optional(),
   MANAGER_ENTITY_ID: z.string().trim().min(1).optional(),
   MANAGER_API_KEY: z.string().optional(),
   MANAGER_POSTGRES_HOST: nonEmpty('127.0.0.1'),
-  MANAGER_POSTGRES_PORT: integer(5432, 1, 65535),
+  MANAGER_POSTGRES_PORT: integerIn(5432, 1, 65535),
   MANAGER_POSTGRES_USER: nonEmpty('postgres'),
   MANAGER_POSTGRES_PASS: z.string().default(''),
   MANAGER_POSTGRES_DB: nonEmpty('propeller'),
   MANAGER_POSTGRES_SSLMODE: z
     .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])
     .default('disable'),
-  MANAGER_POSTGRES_POOL_SIZE: integer(10, 1, 500),
+  MANAGER_POSTGRES_POOL_SIZE: integerIn(10, 1, 500),
   MANAGER_REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
@@ -100,11 +60,11 @@ export const environmentSchema = z.object({
     .refine((text) => /^\{[^{}]+\}/.test(text), {
       message: 'expected a prefix starting with a Redis Cluster hash tag, such as {propeller}',
     }),
-  MANAGER_PROPLET_ALIVE_TIMEOUT: duration('25s'),
-  MANAGER_START_TIMEOUT: duration('10m'),
-  MANAGER_SHUTDOWN_TIMEOUT: duration('30s'),
+  MANAGER_PROPLET_ALIVE_TIMEOUT: durationMs('25s'),
+  MANAGER_START_TIMEOUT: durationMs('10m'),
+  MANAGER_SHUTDOWN_TIMEOUT: durationMs('30s'),
   /** Reference proplets to run inside the manager process, on its tenant and channel. */
-  MANAGER_EMBEDDED_PROPLETS: integer(0, 0, 64),
+  MANAGER_EMBEDDED_PROPLETS: integerIn(0, 0, 64),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { parseDurationMs } from './duration.ts';
+
+/** Zod types for environment variables, shared by the manager's and the proplet's configuration. */
+
+/** A Go-style duration (or bare seconds) in milliseconds, above zero. */
+export const durationMs = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDurationMs(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration such as 25s, 4s or 10m, got '${text}'`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const integerIn = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = Number(text);
+      if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got '${text}'` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+export const mqttAddress = z
+  .string()
+  .default('tcp://localhost:1883')
+  .refine((text) => /^(tcp|mqtt|ssl|tls|mqtts|ws|wss):\/\/[^/\s]+/.test(text), {
+    message: 'expected a broker address such as tcp://localhost:1883',
+  });
+
+export const mqttQos = z
+  .enum(['0', '1', '2'])
+  .default('1')
+  .transform(Number)
+  .pipe(z.union([z.literal(0), z.literal(1), z.literal(2)]));
+
+export const logLevel = z
+  .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+  .default('info');
+
+/** mqtt.js speaks mqtt:// and mqtts://; upstream configuration says tcp://, ssl:// or tls://. */
+export function toMqttUrl(address: string): string {
+  return address.replace(/^tcp:\/\//, 'mqtt://').replace(/^(ssl|tls):\/\//, 'mqtts://');
+}
+
+/** As upstream does, an empty variable counts as unset: its default applies. */
+export function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== '',
+    ),
+  );
+}
