@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config/config.ts';
 import { isRole } from './config/roles.ts';
 import { startManager } from './manager.ts';
 import { createLogger } from './observability/logger.ts';
+import { startUpBanner } from './start-up-banner.ts';
 
 /** `tsx src/main.ts [role…]`: roles on the command line take precedence over MANAGER_ROLES. */
 function rolesFromArgs(args: string[]): string | undefined {
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
 
   const logger = createLogger(config.logLevel, { instance: config.instanceId });
   const manager = await startManager(config, logger);
+  // For people; the logs carry the same facts as JSON.
+  process.stderr.write(startUpBanner(manager));
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startIngress } from '../workers/ingress.ts';
 import { startLiveness } from '../workers/liveness.ts';
 import { startResults } from '../workers/results.ts';
 import { startScheduler } from '../workers/scheduler.ts';
 import type { Config, Role } from './config/config.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { startStandIns, type StandIns } from './embedded/stand-ins.ts';
 import { startApi } from './http/api-role.ts';
 import type { Logger } from './observability/logger.ts';
 import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
@@ -26,6 +28,11 @@ const STARTERS: Record<Role, (resources: Resources) => Promise<RoleHandle & { po
   };
 
 export interface RunningManager {
+  /** The configuration in effect, with the addresses of any stand-ins. */
+  readonly config: Config;
+  /** What serves Postgres, the queues and the broker: configured services or embedded stand-ins. */
+  readonly inUse: StandIns['inUse'];
+  readonly embeddedProplets: number;
   readonly roles: Role[];
   /** The port the API listens on, when this process runs the api role. */
   readonly apiPort?: number;
@@ -36,8 +43,13 @@ export interface RunningManager {
   stop(): Promise<void>;
 }
 
-/** Starts the roles the configuration names, in one process, after migrating the database if they use it. */
-export async function startManager(config: Config, logger: Logger): Promise<RunningManager> {
+/**
+ * Starts stand-ins for what the environment did not name, then the roles the configuration names, in one
+ * process, after migrating the database if they use it.
+ */
+export async function startManager(configured: Config, logger: Logger): Promise<RunningManager> {
+  const standIns = await startStandIns(configured, logger);
+  const { config } = standIns;
   const resources = new Resources(config, logger);
   const running = new Map<Role, RoleHandle>();
   let apiPort: number | undefined;
@@ -65,21 +77,33 @@ export async function startManager(config: Config, logger: Logger): Promise<Runn
     await Promise.all(proplets.map((proplet) => proplet.stop()));
     for (const role of STOP_ORDER) await stopRole(role);
     await resources.close();
+    await standIns.close();
   };
 
   try {
-    if ([...config.roles].some((role) => role !== 'ingress')) await migrateDatabase(config.postgres, logger);
+    // The ingress needs Postgres only where coordination state lives there.
+    const usesPostgres =
+      config.queueStore === 'postgres' || [...config.roles].some((role) => role !== 'ingress');
+    if (usesPostgres) await migrateDatabase(config.postgres, logger);
     for (const role of START_ORDER) if (config.roles.has(role)) await startRole(role);
     proplets = await startEmbeddedProplets(config, logger.child({ role: 'proplet' }));
+    // "Started" means a task started now runs: the embedded proplets are registered and alive.
+    if (config.roles.has('liveness'))
+      await waitUntilAlive(
+        resources,
+        proplets.map((proplet) => proplet.id),
+        logger,
+      );
   } catch (error) {
     await stop();
     throw error;
   }
 
   logger.info({ roles: [...running.keys()], embeddedProplets: proplets.length }, 'manager started');
-  if (apiPort !== undefined)
-    logger.info({ sample: sampleCommand(config.http.host, apiPort) }, 'run a sample task');
   return {
+    config,
+    inUse: standIns.inUse,
+    embeddedProplets: proplets.length,
     get roles() {
       return [...running.keys()];
     },
@@ -93,12 +117,17 @@ export async function startManager(config: Config, logger: Logger): Promise<Runn
   };
 }
 
-/** A line a newcomer can paste: creates add(2, 3) from the sample module, starts it, shows its result. */
-function sampleCommand(host: string, port: number): string {
-  const api = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  return (
-    `ID=$(curl -s -XPOST ${api}/tasks -H 'content-type: application/json' ` +
-    `-d "{\\"name\\":\\"add\\",\\"inputs\\":[2,3],\\"file\\":\\"$(base64 -w0 examples/add.wasm)\\"}" | jq -r .id) && ` +
-    `curl -s -XPOST ${api}/tasks/$ID/start && sleep 1 && curl -s ${api}/tasks/$ID/results`
-  );
+const EMBEDDED_ALIVE_WITHIN_MS = 15_000;
+
+async function waitUntilAlive(resources: Resources, ids: string[], logger: Logger): Promise<void> {
+  const deadline = Date.now() + EMBEDDED_ALIVE_WITHIN_MS;
+  for (const id of ids) {
+    while (!(await resources.liveness.isAlive(id))) {
+      if (Date.now() > deadline) {
+        logger.warn({ propletId: id }, 'embedded proplet not alive yet; starting anyway');
+        return;
+      }
+      await sleep(20);
+    }
+  }
 }

@@ -1,20 +1,34 @@
 import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import type { Config } from './config/config.ts';
-import { connectPostgres, type PostgresHandle } from './db/connection.ts';
+import type { IngressSlots } from './coordination/ingress-slots.ts';
+import type { LivenessStore } from './coordination/liveness-store.ts';
+import type { StoppedRuns } from './coordination/stopped-runs.ts';
+import { connectPostgres, poolConfig, type PostgresHandle } from './db/connection.ts';
+import { PostgresIngressSlots } from './db/postgres-ingress-slots.ts';
+import { PostgresLivenessStore } from './db/postgres-liveness-store.ts';
+import { PostgresStoppedRuns } from './db/postgres-stopped-runs.ts';
 import { PropletRepository } from './db/proplet-repository.ts';
 import { TaskRepository } from './db/task-repository.ts';
 import { CommandPublisher } from './mqtt/command-publisher.ts';
 import { closeClient, connectPublisher, type MqttSettings } from './mqtt/client.ts';
 import type { Logger } from './observability/logger.ts';
 import { JobQueues } from './queue/job-queues.ts';
+import type { QueueConnection } from './queue/queue-connection.ts';
 import { connectRedis } from './redis/connection.ts';
-import { LivenessStore } from './redis/liveness-store.ts';
-import { StoppedRuns } from './redis/stopped-runs.ts';
+import { RedisIngressSlots } from './redis/ingress-slots.ts';
+import { RedisLivenessStore } from './redis/liveness-store.ts';
+import { RedisStoppedRuns } from './redis/stopped-runs.ts';
+
+/** Connections per queue and per worker on BullMQ's Postgres backend (each owns a pool). */
+const QUEUE_POOL_SIZE = 4;
+/** PGlite's socket does not pass NOTIFY between connections, so idle workers look for jobs this often. */
+const PGLITE_POLL_SECONDS = 0.1;
 
 /**
  * The composition root's shared connections and repositories, created on first use so that each role
- * opens only what it needs (the ingress never connects to Postgres, the api never to the broker).
+ * opens only what it needs (the ingress never connects to Postgres, the api never to the broker). Queues
+ * and coordination state go to Redis or to Postgres, as config.queueStore says.
  */
 export class Resources {
   private postgresHandle?: PostgresHandle;
@@ -40,16 +54,39 @@ export class Resources {
     return (this.postgresHandle ??= connectPostgres(this.config.postgres));
   }
 
+  /** Only where config.queueStore is redis. */
   get redis(): Redis {
+    if (this.config.queueStore !== 'redis') throw new Error('this manager keeps its queues in Postgres');
     return (this.redisClient ??= connectRedis(this.config.redis.url));
   }
 
+  get queueConnection(): QueueConnection {
+    const { config } = this;
+    if (config.queueStore === 'redis')
+      return { store: 'redis', redis: this.redis, prefix: config.queuePrefix };
+    return {
+      store: 'postgres',
+      postgres: {
+        ...poolConfig(config.postgres),
+        password: config.postgres.password,
+        max: QUEUE_POOL_SIZE,
+        // PGlite's socket drops the search_path BullMQ sets per connection; its own schema works there.
+        schema: config.standIns.postgres ? 'public' : 'bullmq',
+        migrate: true,
+      },
+      pollSeconds: config.standIns.postgres ? PGLITE_POLL_SECONDS : undefined,
+    };
+  }
+
   get queues(): JobQueues {
-    return (this.jobQueues ??= new JobQueues(this.redis, this.config.queuePrefix, this.logger));
+    return (this.jobQueues ??= new JobQueues(this.queueConnection, this.logger));
   }
 
   get tasks(): TaskRepository {
-    return (this.taskRepository ??= new TaskRepository(this.postgres.db));
+    // Connections to PGlite share one session, where a named statement of one would clash with another's.
+    return (this.taskRepository ??= new TaskRepository(this.postgres.db, {
+      namedStatements: !this.config.standIns.postgres,
+    }));
   }
 
   get proplets(): PropletRepository {
@@ -57,15 +94,25 @@ export class Resources {
   }
 
   get liveness(): LivenessStore {
-    return (this.livenessStore ??= new LivenessStore(
-      this.redis,
-      this.config.queuePrefix,
-      this.config.propletAliveTimeoutMs,
-    ));
+    const { config } = this;
+    return (this.livenessStore ??=
+      config.queueStore === 'redis'
+        ? new RedisLivenessStore(this.redis, config.queuePrefix, config.propletAliveTimeoutMs)
+        : new PostgresLivenessStore(this.postgres.db, config.propletAliveTimeoutMs));
   }
 
   get stoppedRuns(): StoppedRuns {
-    return (this.stoppedRunMarks ??= new StoppedRuns(this.redis, this.config.queuePrefix));
+    return (this.stoppedRunMarks ??=
+      this.config.queueStore === 'redis'
+        ? new RedisStoppedRuns(this.redis, this.config.queuePrefix)
+        : new PostgresStoppedRuns(this.postgres.db));
+  }
+
+  /** Leases of ingress slots, for the ingress role. */
+  ingressSlots(leaseMs: number): IngressSlots {
+    return this.config.queueStore === 'redis'
+      ? new RedisIngressSlots(this.redis, this.config.queuePrefix, leaseMs)
+      : new PostgresIngressSlots(this.postgres.db, leaseMs);
   }
 
   get publisher(): CommandPublisher {

@@ -11,7 +11,6 @@ import { HeartbeatBatcher } from '../src/mqtt/heartbeat-batcher.ts';
 import { attachRoute, waitUntilDrained } from '../src/mqtt/ingress-session.ts';
 import { PropletMessageRouter } from '../src/mqtt/proplet-message-router.ts';
 import { channelBase, ingressSubscriptions, legacyIngressSubscription } from '../src/mqtt/topics.ts';
-import { IngressSlots } from '../src/redis/ingress-slots.ts';
 import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
 
@@ -46,12 +45,24 @@ const LONGEST_DRAIN_MS = 60_000;
  * lease on a slot, and its client id (so its session) is the slot's. A restarted instance takes the lowest
  * free slot and resumes a session left behind; and running instances adopt the sessions of lapsed slots,
  * one at a time: resume it, stop its subscription, route what it held, and have the broker delete it.
+ *
+ * On MQTT 3.1.1 the subscriptions are plain ones, so only one instance may run; slots and adoption work as
+ * above, though an adopted session then holds a copy of every message sent while it was away rather than a
+ * share, some of which the running instance had already routed: a second discovery updates the same row,
+ * and a second result is ignored once the task is finished.
  */
 export async function startIngress(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'ingress' });
   const base = channelBase(config.mqtt.tenantId, config.mqtt.channelId);
-  const subscriptions = ingressSubscriptions(base, config.mqtt.shareGroup);
+  // MQTT 3.1.1 has no shared subscriptions: a second instance would receive, and queue, every message again.
+  const shared = config.mqtt.protocolVersion === 5;
+  const subscriptions = ingressSubscriptions(base, config.mqtt.shareGroup, shared);
+  const legacySubscription = legacyIngressSubscription(base, config.mqtt.shareGroup, shared);
+  if (!shared)
+    logger.warn(
+      'MQTT 3.1.1 has no shared subscriptions: run only one ingress instance, or every message is handled once per instance',
+    );
   // At QoS 2, mqtt.js acknowledges (PUBREC) before handing the message over; at QoS 1 the acknowledgement
   // waits for the job to be queued. So the ingress subscribes at QoS 1 at most.
   const qos = Math.min(config.mqtt.qos, 1) as 0 | 1;
@@ -63,7 +74,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   const router = new PropletMessageRouter(base, resources.queues, heartbeats, logger);
   const route = (topic: string, payload: Buffer, receivedAt: number) =>
     router.route(topic, payload, receivedAt);
-  const slots = new IngressSlots(resources.redis, config.queuePrefix, SLOT_LEASE_MS);
+  const slots = resources.ingressSlots(SLOT_LEASE_MS);
   const token = randomUUID();
   let stopping = false;
   const isStopping = () => stopping;
@@ -77,8 +88,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     try {
       const { sessionPresent } = await waitConnected(client, config.mqtt.timeoutMs);
       // A session from before heartbeats had a subscription of their own would go on collecting them.
-      if (sessionPresent)
-        await client.unsubscribeAsync(legacyIngressSubscription(base, config.mqtt.shareGroup));
+      if (sessionPresent) await client.unsubscribeAsync(legacySubscription);
       await client.subscribeAsync(subscriptions.durable, { qos });
     } catch (error) {
       client.end(true);
@@ -154,10 +164,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       let drained = true;
       if (sessionPresent) {
         // No new message goes to the session from now on; the ones it kept arrive and are routed.
-        await adopted.unsubscribeAsync([
-          ...subscriptions.durable,
-          legacyIngressSubscription(base, config.mqtt.shareGroup),
-        ]);
+        await adopted.unsubscribeAsync([...subscriptions.durable, legacySubscription]);
         drained = await waitUntilDrained(activity, DRAINED_AFTER_QUIET_MS, LONGEST_DRAIN_MS, isStopping);
       }
       if (!drained || stopping) {
@@ -166,7 +173,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
         await slots.release(orphan, token);
         return;
       }
-      await closeAndDiscardSession(adopted);
+      await closeAndDiscardSession(adopted, resources.mqttSettings);
       await slots.retire(orphan, token);
       log.info({ sessionPresent }, 'session of a departed ingress drained and retired');
     } catch (error) {

@@ -27,7 +27,7 @@ export async function startLiveness(resources: Resources): Promise<RoleHandle> {
       offline: (data) => liveness.offline(data.propletId, data.receivedAt),
       sweep: async () => void (await liveness.sweep()),
     },
-    { connection: resources.redis, prefix: config.queuePrefix, logger, concurrency: 64 },
+    { connection: resources.queueConnection, logger, concurrency: 64 },
   );
   const everyMs = sweepIntervalMs(config.propletAliveTimeoutMs);
   await resources.queues.every('proplet-liveness', 'liveness-sweep', everyMs, 'sweep', {});

@@ -10,7 +10,7 @@ export function startResults(resources: Resources): RoleHandle {
   const worker = startQueueWorker(
     'task-results',
     { result: (data, job) => results.apply(data, job.logger) },
-    { connection: resources.redis, prefix: resources.config.queuePrefix, logger, concurrency: 32 },
+    { connection: resources.queueConnection, logger, concurrency: 32 },
   );
   logger.info('results worker consuming task-results');
   return { name: 'results', stop: () => worker.close() };

@@ -13,7 +13,7 @@ export function startScheduler(resources: Resources): RoleHandle {
     resources.publisher,
     config.startTimeoutMs,
   );
-  const options = { connection: resources.redis, prefix: config.queuePrefix, logger };
+  const options = { connection: resources.queueConnection, logger };
 
   const starts = startQueueWorker(
     'task-start',

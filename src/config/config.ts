@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readManagerToml } from './config-toml.ts';
 import { LOCAL_DEFAULTS } from './defaults.ts';
 import { environmentSchema } from './environment.ts';
+import { findExecutable } from './find-executable.ts';
 import { toMqttUrl, withoutEmpty } from './variable-types.ts';
 import type { Role } from './roles.ts';
 
@@ -15,8 +16,18 @@ export interface Config {
   shutdownTimeoutMs: number;
   embeddedProplets: number;
   http: { host: string; port: number };
+  /**
+   * What the environment did not name, so an embedded stand-in provides it (src/embedded): PGlite for
+   * Postgres, aedes for the broker, a private redis-server for Redis. The addresses below are then filled
+   * in once the stand-in is up.
+   */
+  standIns: { postgres: boolean; broker: boolean; redis: boolean };
+  /** Files of the stand-ins. */
+  dataDir: string;
   mqtt: {
     url: string;
+    /** 4 (MQTT 3.1.1): no shared subscriptions and no session expiry, so one ingress instance only. */
+    protocolVersion: 4 | 5;
     qos: 0 | 1 | 2;
     tenantId: string;
     channelId: string;
@@ -34,7 +45,10 @@ export interface Config {
     sslmode: string;
     poolSize: number;
   };
-  redis: { url: string };
+  /** A redis:// URL, or the path of a unix socket. */
+  redis: { url: string; serverBinary?: string };
+  /** Where queues and shared coordination state live (see queueStoreOf). */
+  queueStore: 'redis' | 'postgres';
   queuePrefix: string;
   propletAliveTimeoutMs: number;
   startTimeoutMs: number;
@@ -63,6 +77,8 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const broker = e.MANAGER_MQTT_ADDRESS === undefined;
+  const queue = queueStoreOf(e.MANAGER_QUEUE_STORE, e.MANAGER_REDIS_URL, set.PATH);
   // Upstream reads all four from config.toml when any is missing; here the environment still wins per key.
   const identityMissing =
     !e.MANAGER_TENANT_ID || !e.MANAGER_CHANNEL_ID || !e.MANAGER_ENTITY_ID || e.MANAGER_API_KEY === undefined;
@@ -73,10 +89,18 @@ export function loadConfig(
     roles: e.MANAGER_ROLES,
     logLevel: e.MANAGER_LOG_LEVEL,
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
-    embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS,
+    embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
     http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
+    standIns: {
+      postgres: e.MANAGER_POSTGRES_HOST === undefined,
+      broker,
+      redis: queue.store === 'redis' && e.MANAGER_REDIS_URL === undefined,
+    },
+    dataDir: resolve(cwd, e.MANAGER_DATA_DIR),
     mqtt: {
-      url: toMqttUrl(e.MANAGER_MQTT_ADDRESS),
+      url: toMqttUrl(e.MANAGER_MQTT_ADDRESS ?? EMBEDDED_PLACEHOLDERS.mqttUrl),
+      // aedes, the embedded broker, speaks MQTT 3.1.1 only.
+      protocolVersion: broker ? 4 : e.MANAGER_MQTT_PROTOCOL_VERSION,
       qos: e.MANAGER_MQTT_QOS,
       tenantId: e.MANAGER_TENANT_ID ?? toml.tenant_id ?? LOCAL_DEFAULTS.tenantId,
       channelId: e.MANAGER_CHANNEL_ID ?? toml.channel_id ?? LOCAL_DEFAULTS.channelId,
@@ -86,7 +110,7 @@ export function loadConfig(
       shareGroup: e.MANAGER_MQTT_SHARE_GROUP,
     },
     postgres: {
-      host: e.MANAGER_POSTGRES_HOST,
+      host: e.MANAGER_POSTGRES_HOST ?? EMBEDDED_PLACEHOLDERS.postgresHost,
       port: e.MANAGER_POSTGRES_PORT,
       user: e.MANAGER_POSTGRES_USER,
       password: e.MANAGER_POSTGRES_PASS,
@@ -94,9 +118,40 @@ export function loadConfig(
       sslmode: e.MANAGER_POSTGRES_SSLMODE,
       poolSize: e.MANAGER_POSTGRES_POOL_SIZE,
     },
-    redis: { url: e.MANAGER_REDIS_URL },
+    redis: { url: e.MANAGER_REDIS_URL ?? EMBEDDED_PLACEHOLDERS.redisUrl, serverBinary: queue.redisServer },
+    queueStore: queue.store,
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
   };
+}
+
+/** Addresses of stand-ins before they are up; src/embedded replaces them with the real ones. */
+const EMBEDDED_PLACEHOLDERS = {
+  mqttUrl: 'mqtt://127.0.0.1:1883',
+  postgresHost: '127.0.0.1',
+  redisUrl: 'redis://127.0.0.1:6379',
+} as const;
+
+/** Redis-compatible servers the manager can run privately when no Redis is configured, best first. */
+const REDIS_SERVERS = ['valkey-server', 'redis-server'];
+
+/**
+ * Queues and coordination state go to Redis when one is configured or a server binary is on the PATH (it
+ * is started privately), and to Postgres (BullMQ's Postgres backend) otherwise, or when asked to.
+ */
+export function queueStoreOf(
+  choice: 'auto' | 'redis' | 'postgres',
+  redisUrl: string | undefined,
+  path: string | undefined,
+): { store: 'redis' | 'postgres'; redisServer?: string } {
+  if (choice === 'postgres') return { store: 'postgres' };
+  if (redisUrl !== undefined) return { store: 'redis' };
+  const redisServer = REDIS_SERVERS.map((name) => findExecutable(name, path)).find((found) => found);
+  if (redisServer) return { store: 'redis', redisServer };
+  if (choice === 'redis')
+    throw new ConfigError(
+      `MANAGER_QUEUE_STORE: redis needs MANAGER_REDIS_URL or one of ${REDIS_SERVERS.join(', ')} on the PATH`,
+    );
+  return { store: 'postgres' };
 }

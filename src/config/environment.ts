@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { ROLES, isRole, type Role } from './roles.ts';
-import { durationMs, integerIn, logLevel, mqttAddress, mqttQos } from './variable-types.ts';
+import {
+  brokerAddress,
+  durationMs,
+  integerIn,
+  logLevel,
+  mqttQos,
+  optionalIntegerIn,
+} from './variable-types.ts';
 
 const roles = z
   .string()
@@ -33,7 +40,13 @@ export const environmentSchema = z.object({
   MANAGER_LOG_LEVEL: logLevel,
   MANAGER_HTTP_HOST: nonEmpty('127.0.0.1'),
   MANAGER_HTTP_PORT: integerIn(7070, 0, 65535),
-  MANAGER_MQTT_ADDRESS: mqttAddress,
+  /** Unset: an embedded broker (aedes) stands in; see src/embedded. */
+  MANAGER_MQTT_ADDRESS: brokerAddress.optional(),
+  /** 5 for brokers that speak MQTT 5 (shared subscriptions, session expiry); 4 for MQTT 3.1.1 only. */
+  MANAGER_MQTT_PROTOCOL_VERSION: z
+    .enum(['4', '5'])
+    .default('5')
+    .transform((text) => (text === '4' ? 4 : 5)),
   MANAGER_MQTT_QOS: mqttQos,
   MANAGER_MQTT_TIMEOUT: durationMs('30s'),
   MANAGER_MQTT_SHARE_GROUP: nonEmpty('propeller-ingress'),
@@ -41,7 +54,8 @@ export const environmentSchema = z.object({
   MANAGER_CHANNEL_ID: z.string().trim().min(1).optional(),
   MANAGER_ENTITY_ID: z.string().trim().min(1).optional(),
   MANAGER_API_KEY: z.string().optional(),
-  MANAGER_POSTGRES_HOST: nonEmpty('127.0.0.1'),
+  /** Unset: an embedded Postgres (PGlite, under MANAGER_DATA_DIR) stands in. */
+  MANAGER_POSTGRES_HOST: z.string().trim().min(1).optional(),
   MANAGER_POSTGRES_PORT: integerIn(5432, 1, 65535),
   MANAGER_POSTGRES_USER: nonEmpty('postgres'),
   MANAGER_POSTGRES_PASS: z.string().default(''),
@@ -50,10 +64,15 @@ export const environmentSchema = z.object({
     .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])
     .default('disable'),
   MANAGER_POSTGRES_POOL_SIZE: integerIn(10, 1, 500),
+  /** Unset: a private redis-server or valkey-server from the PATH, or else queues in Postgres. */
   MANAGER_REDIS_URL: z
     .string()
-    .default('redis://127.0.0.1:6379')
-    .refine((text) => /^rediss?:\/\//.test(text), { message: 'expected a redis:// or rediss:// URL' }),
+    .refine((text) => /^rediss?:\/\//.test(text), { message: 'expected a redis:// or rediss:// URL' })
+    .optional(),
+  /** Where queues and shared coordination state live: redis, postgres, or auto (see src/embedded). */
+  MANAGER_QUEUE_STORE: z.enum(['auto', 'redis', 'postgres']).default('auto'),
+  /** Files of the embedded stand-ins (PGlite's database). */
+  MANAGER_DATA_DIR: nonEmpty('./data'),
   MANAGER_QUEUE_PREFIX: z
     .string()
     .default('{propeller}')
@@ -63,8 +82,11 @@ export const environmentSchema = z.object({
   MANAGER_PROPLET_ALIVE_TIMEOUT: durationMs('25s'),
   MANAGER_START_TIMEOUT: durationMs('10m'),
   MANAGER_SHUTDOWN_TIMEOUT: durationMs('30s'),
-  /** Reference proplets to run inside the manager process, on its tenant and channel. */
-  MANAGER_EMBEDDED_PROPLETS: integerIn(0, 0, 64),
+  /**
+   * Reference proplets to run inside the manager process, on its tenant and channel. Default 1 when the
+   * broker is embedded (a first run with nothing installed), else 0.
+   */
+  MANAGER_EMBEDDED_PROPLETS: optionalIntegerIn(0, 64),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

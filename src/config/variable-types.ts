@@ -20,25 +20,30 @@ export const durationMs = (fallback: string) =>
       return ms;
     });
 
-export const integerIn = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((text, ctx) => {
-      const value = Number(text);
-      if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got '${text}'` });
-        return z.NEVER;
-      }
-      return value;
-    });
+const integerText = (min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got '${text}'` });
+      return z.NEVER;
+    }
+    return value;
+  });
 
-export const mqttAddress = z
+export const integerIn = (fallback: number, min: number, max: number) =>
+  z.string().default(String(fallback)).pipe(integerText(min, max));
+
+/** An integer whose default depends on other settings: undefined when unset. */
+export const optionalIntegerIn = (min: number, max: number) => integerText(min, max).optional();
+
+/** A broker address, without a default. */
+export const brokerAddress = z
   .string()
-  .default('tcp://localhost:1883')
   .refine((text) => /^(tcp|mqtt|ssl|tls|mqtts|ws|wss):\/\/[^/\s]+/.test(text), {
     message: 'expected a broker address such as tcp://localhost:1883',
   });
+
+export const mqttAddress = brokerAddress.default('tcp://localhost:1883');
 
 export const mqttQos = z
   .enum(['0', '1', '2'])

@@ -1,10 +1,12 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   customType,
   index,
   integer,
   pgTable,
+  primaryKey,
   smallint,
   text,
   timestamp,
@@ -107,3 +109,63 @@ export const taskProplets = pgTable(
   },
   (table) => [index('idx_task_proplets_proplet_id').on(table.propletId)],
 );
+
+/*
+ * Coordination state shared by every manager process when there is no Redis (src/db/postgres-*.ts); with
+ * Redis these tables stay empty. Times are milliseconds since the epoch as the callers pass them, never the
+ * database clock, so both stores judge liveness and leases alike. The names keep clear of the tables of
+ * BullMQ's Postgres backend, which may share the public schema.
+ */
+
+const ms = (name: string) => bigint(name, { mode: 'number' });
+
+/**
+ * One row per proplet the liveness store knows of. Heartbeats rewrite it in place, so it has no index but
+ * its primary key: an index on a beat column would make every heartbeat update an index too (and rule out
+ * HOT updates).
+ */
+export const propletLiveness = pgTable('proplet_liveness', {
+  id: text('id').primaryKey(),
+  /** Newest heartbeat ever accepted (null when only a last will or a registration was seen). */
+  lastBeatMs: ms('last_beat_ms'),
+  /** In the rotation: came alive and was neither swept nor sent offline since. */
+  alive: boolean('alive').notNull().default(false),
+  /** Newest heartbeat recent enough to count while alive; kept after death so a sweep can report it. */
+  aliveBeatMs: ms('alive_beat_ms'),
+  /** The pending last will: heartbeats up to this time are ignored; the next newer one clears it. */
+  offlineAtMs: ms('offline_at_ms'),
+  /** The proplets row is confirmed to exist, so the proplet may be given work. */
+  registered: boolean('registered').notNull().default(false),
+  /** Accepted heartbeat times in arrival order, the newest ALIVE_HISTORY_LENGTH. */
+  history: ms('history')
+    .array()
+    .notNull()
+    .default(sql`'{}'`),
+});
+
+/** Named positions shared by all processes, such as the round-robin rotation's last pick. */
+export const coordinationCursors = pgTable('coordination_cursors', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+});
+
+/** Marks of runs stopped on a proplet that will still report on them (see coordination/stopped-runs.ts). */
+export const stoppedRuns = pgTable(
+  'stopped_runs',
+  {
+    propletId: text('proplet_id').notNull(),
+    taskId: text('task_id').notNull(),
+    expiresAtMs: ms('expires_at_ms').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.propletId, table.taskId] })],
+);
+
+/** Ingress slot leases; a row stays once its slot was used, so its broker session can be looked after. */
+export const ingressSlots = pgTable('ingress_slots', {
+  slot: integer('slot').primaryKey(),
+  /** The holder; the slot is held while this is set and the lease has not lapsed. */
+  token: text('token'),
+  leaseUntilMs: ms('lease_until_ms').notNull().default(0),
+  /** Taken by claimLowest and not retired since: its session may hold messages. */
+  used: boolean('used').notNull().default(false),
+});

@@ -62,23 +62,28 @@ export class TaskRepository {
   private readonly summaryById;
   private readonly runStateById;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    { namedStatements = true }: { namedStatements?: boolean } = {},
+  ) {
     const id = sql.placeholder('id');
+    // An empty name makes node-postgres send an unnamed statement, parsed afresh each time.
+    const named = (name: string) => (namedStatements ? name : '');
     this.byId = db
       .select({ ...columnsWithoutFile, file: tasks.file })
       .from(tasks)
       .where(eq(tasks.id, id))
-      .prepare('task_by_id');
+      .prepare(named('task_by_id'));
     this.runStateById = db
       .select({ state: tasks.state, attempt: tasks.attempt, propletId: tasks.propletId })
       .from(tasks)
       .where(eq(tasks.id, id))
-      .prepare('task_run_state_by_id');
+      .prepare(named('task_run_state_by_id'));
     this.summaryById = db
       .select(summaryColumns)
       .from(tasks)
       .where(eq(tasks.id, id))
-      .prepare('task_summary_by_id');
+      .prepare(named('task_summary_by_id'));
   }
 
   async insert(task: NewTask & { id: string }): Promise<Task> {

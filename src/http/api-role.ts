@@ -18,7 +18,8 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     proplets: new PropletService(resources.proplets, resources.liveness),
     health: new HealthService({
       postgres: () => resources.postgres.pool.query('SELECT 1'),
-      redis: () => resources.redis.ping(),
+      // Without a Redis, queues live in Postgres: its check covers them.
+      ...(config.queueStore === 'redis' ? { redis: () => resources.redis.ping() } : {}),
     }),
     build: buildInfo(),
     instanceId: config.mqtt.entityId,

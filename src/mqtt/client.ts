@@ -15,7 +15,7 @@ function baseOptions(settings: MqttSettings, clientId: string): IClientOptions {
     // The broker authenticates the manager as upstream does: entity id and API key.
     username: settings.entityId,
     password: settings.apiKey === '' ? undefined : settings.apiKey,
-    protocolVersion: 5,
+    protocolVersion: settings.protocolVersion,
     reconnectPeriod: 1_000,
     connectTimeout: settings.timeoutMs,
     keepalive: 30,
@@ -45,6 +45,8 @@ export function ingressClientId(entityId: string, slot: number): string {
 /**
  * Client for the ingress: an id of its slot and a persistent session, so the broker keeps messages that
  * arrive while the ingress restarts and hands them over when it (or whoever takes its slot) reconnects.
+ * MQTT 3.1.1 has no session expiry: the broker keeps the session until a clean connect under the same id
+ * (see closeAndDiscardSession).
  */
 export function connectIngress(settings: MqttSettings, slot: number, logger: Logger): MqttClient {
   const clientId = ingressClientId(settings.entityId, slot);
@@ -52,7 +54,9 @@ export function connectIngress(settings: MqttSettings, slot: number, logger: Log
     mqtt.connect(settings.url, {
       ...baseOptions(settings, clientId),
       clean: false,
-      properties: { sessionExpiryInterval: INGRESS_SESSION_EXPIRY_S },
+      ...(settings.protocolVersion === 5
+        ? { properties: { sessionExpiryInterval: INGRESS_SESSION_EXPIRY_S } }
+        : {}),
       // Subscriptions live in the broker's session; re-subscribing is only needed when it lost the session.
       resubscribe: true,
     }),
@@ -130,7 +134,28 @@ export async function closeClient(client: MqttClient): Promise<void> {
   await client.endAsync();
 }
 
-/** Disconnects and asks the broker to delete the session at once (MQTT 5 session expiry 0). */
-export async function closeAndDiscardSession(client: MqttClient): Promise<void> {
-  await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+/**
+ * Disconnects and has the broker delete the client's session: on MQTT 5 by a session expiry of 0 on the
+ * disconnect; on MQTT 3.1.1, which has no such thing, by connecting once more under the same id with a
+ * clean session.
+ */
+export async function closeAndDiscardSession(client: MqttClient, settings: MqttSettings): Promise<void> {
+  if (settings.protocolVersion === 5) {
+    await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+    return;
+  }
+  const { clientId } = client.options;
+  if (clientId === undefined) throw new Error('a client without an id has no session to discard');
+  await client.endAsync();
+  await discardSessionByCleanConnect(settings, clientId);
+}
+
+async function discardSessionByCleanConnect(settings: MqttSettings, clientId: string): Promise<void> {
+  // No retries: a failure surfaces to the caller, which keeps the session for a later attempt.
+  const discarder = await mqtt.connectAsync(
+    settings.url,
+    { ...baseOptions(settings, clientId), clean: true, reconnectPeriod: 0 },
+    false,
+  );
+  await discarder.endAsync();
 }

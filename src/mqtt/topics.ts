@@ -24,8 +24,9 @@ export function propletTopicKind(base: string, topic: string): PropletTopicKind 
 }
 
 /**
- * The ingress subscriptions, MQTT 5 shared subscriptions so that several ingress processes split the
- * messages instead of each receiving all of them.
+ * The ingress subscriptions. `shared` (MQTT 5) makes them shared subscriptions, so that several ingress
+ * processes split the messages instead of each receiving all of them; MQTT 3.1.1 has none, so there the
+ * topics are subscribed as they are and only one ingress process may run.
  *
  * - durable: discovery and results, kept by the broker in the ingress's persistent session while it is
  *   away, so none is lost.
@@ -36,15 +37,21 @@ export function propletTopicKind(base: string, topic: string): PropletTopicKind 
 export function ingressSubscriptions(
   base: string,
   shareGroup: string,
+  shared = true,
 ): { durable: string[]; live: string[] } {
-  const shared = (group: string, kind: PropletTopicKind) => `$share/${group}/${base}/${PROPLET_TOPICS[kind]}`;
+  const topic = (group: string, kind: PropletTopicKind) =>
+    subscription(`${base}/${PROPLET_TOPICS[kind]}`, group, shared);
   return {
-    durable: [shared(shareGroup, 'create'), shared(shareGroup, 'results')],
-    live: [shared(`${shareGroup}-live`, 'alive')],
+    durable: [topic(shareGroup, 'create'), topic(shareGroup, 'results')],
+    live: [topic(`${shareGroup}-live`, 'alive')],
   };
 }
 
 /** What ingress sessions subscribed to before heartbeats moved to their own subscription. */
-export function legacyIngressSubscription(base: string, shareGroup: string): string {
-  return `$share/${shareGroup}/${base}/control/proplet/+`;
+export function legacyIngressSubscription(base: string, shareGroup: string, shared = true): string {
+  return subscription(`${base}/control/proplet/+`, shareGroup, shared);
+}
+
+function subscription(filter: string, group: string, shared: boolean): string {
+  return shared ? `$share/${group}/${filter}` : filter;
 }

@@ -1,26 +1,21 @@
-import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.ts';
 import { QUEUE_CATALOG, QUEUE_NAMES, type JobData, type JobName, type QueueName } from './catalog.ts';
+import { createQueue, type QueueConnection } from './queue-connection.ts';
 
 /** Producer side of every queue: typed enqueueing plus the few queue operations the services need. */
 export class JobQueues {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly connection: Redis,
-    readonly prefix: string,
+    private readonly connection: QueueConnection,
     private readonly logger: Logger,
   ) {}
 
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, {
-        connection: this.connection,
-        prefix: this.prefix,
-        defaultJobOptions: QUEUE_CATALOG[name].options,
-      });
+      queue = createQueue(name, this.connection, { defaultJobOptions: QUEUE_CATALOG[name].options });
       // The calls that fail report their errors too; this is the connection's side of the story.
       queue.on('error', (error) => this.logger.warn({ queue: name, err: error }, 'queue connection error'));
       this.queues.set(name, queue);

@@ -1,7 +1,7 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from '../observability/logger.ts';
 import { QUEUE_CATALOG, type JobData, type JobName, type QueueName } from './catalog.ts';
+import { createWorker, type QueueConnection } from './queue-connection.ts';
 
 /** What a handler may ask for instead of completing: run this job again later, without spending an attempt. */
 export interface RetryLater {
@@ -22,8 +22,7 @@ export type JobHandlers<Q extends QueueName> = {
 };
 
 export interface QueueWorkerOptions {
-  connection: Redis;
-  prefix: string;
+  connection: QueueConnection;
   concurrency: number;
   logger: Logger;
 }
@@ -43,7 +42,7 @@ export function startQueueWorker<Q extends QueueName>(
   >;
   const logger = options.logger.child({ queue });
 
-  const worker = new Worker(
+  const worker = createWorker(
     queue,
     async (job: Job, token?: string) => {
       const schema = schemas[job.name];
@@ -65,7 +64,8 @@ export function startQueueWorker<Q extends QueueName>(
         throw new DelayedError();
       }
     },
-    { connection: options.connection, prefix: options.prefix, concurrency: options.concurrency },
+    options.connection,
+    { concurrency: options.concurrency },
   );
   worker.on('failed', (job, error) => {
     const fields = { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error };

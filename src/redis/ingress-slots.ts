@@ -1,7 +1,5 @@
 import type { Redis } from 'ioredis';
-
-/** Slot numbers are small: an ingress instance is one process, and a deployment runs a few. */
-const MAX_SLOTS = 256;
+import { MAX_SLOTS, type IngressSlots } from '../coordination/ingress-slots.ts';
 
 /** KEYS[1] used-slots set; ARGV slotKeyPrefix token ttlMs maxSlots. The lowest free slot, claimed, or -1. */
 const CLAIM_SCRIPT = `
@@ -35,13 +33,8 @@ interface SlotCommands {
   propellerReleaseSlot(...keysThenArgs: Array<string | number>): Promise<number>;
 }
 
-/**
- * Leases on ingress slots. Each ingress instance holds one slot while it runs and takes its MQTT client id
- * (and so its persistent broker session) from the slot number. A restarted instance takes the lowest free
- * slot, so it picks up a session it left behind; a slot whose lease lapsed while its session still exists
- * is an orphan, which a running instance adopts and retires (see workers/ingress.ts).
- */
-export class IngressSlots {
+/** Ingress slot leases in Redis: one key with a TTL per held slot, and a set of the slots ever used. */
+export class RedisIngressSlots implements IngressSlots {
   private readonly scripts: SlotCommands;
   private readonly usedKey: string;
   private readonly slotPrefix: string;

@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
+import {
+  ALIVE_HISTORY_LENGTH,
+  type HeartbeatOutcome,
+  type LivenessStore,
+} from '../coordination/liveness-store.ts';
 import { HEARTBEAT_SCRIPT, OFFLINE_SCRIPT, PICK_SCRIPT, SWEEP_SCRIPT } from './liveness-scripts.ts';
 
-/** Upstream keeps the last 10 heartbeat times of each proplet. */
-export const ALIVE_HISTORY_LENGTH = 10;
 const SWEEP_BATCH = 1_000;
 const OUTCOMES: Record<string, HeartbeatOutcome> = {
   '1': 'came-alive',
@@ -11,9 +14,6 @@ const OUTCOMES: Record<string, HeartbeatOutcome> = {
   '-1': 'ignored',
 };
 
-/** 'unregistered': alive, but its Postgres row is not confirmed yet (see markRegistered). */
-export type HeartbeatOutcome = 'came-alive' | 'unregistered' | 'still-alive' | 'ignored';
-
 /** The scripts below, as ioredis adds them to the client with defineCommand. */
 interface LivenessCommands {
   propellerOffline(...keysThenArgs: Array<string | number>): Promise<number>;
@@ -21,11 +21,8 @@ interface LivenessCommands {
   propellerPick(...keysThenArgs: Array<string | number>): Promise<string | null>;
 }
 
-/**
- * Hot liveness of proplets, kept in Redis so that heartbeats never write Postgres: only changes (a proplet
- * coming alive or dying) are persisted, by the liveness service.
- */
-export class LivenessStore {
+/** The liveness store in Redis: every change is one atomic script (see liveness-scripts.ts). */
+export class RedisLivenessStore implements LivenessStore {
   private readonly keys;
 
   private readonly scripts: LivenessCommands;

@@ -1,16 +1,8 @@
 import type { Redis } from 'ioredis';
+import { MARK_TTL_MS, type StoppedRuns } from '../coordination/stopped-runs.ts';
 
-/** Long enough for any proplet to report a cancelled run; short enough that a lost report is forgotten. */
-const MARK_TTL_SECONDS = 600;
-
-/**
- * Runs stopped on a proplet that will still report on them. A stopped run yields one more result from its
- * proplet (its completion if it had finished, otherwise "Task was cancelled or panicked"), and upstream
- * proplets do not say which run a result belongs to. Without this mark, a task stopped and started again on
- * the same proplet would take the old run's report for the new run's. One hash per proplet, so a proplet
- * that restarts (and so will report nothing more) has its marks cleared at once.
- */
-export class StoppedRuns {
+/** Stopped-run marks in Redis: one hash per proplet, expiring as a whole. */
+export class RedisStoppedRuns implements StoppedRuns {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -18,7 +10,7 @@ export class StoppedRuns {
 
   async mark(taskId: string, propletId: string): Promise<void> {
     const key = this.key(propletId);
-    await this.redis.multi().hset(key, taskId, '1').expire(key, MARK_TTL_SECONDS).exec();
+    await this.redis.multi().hset(key, taskId, '1').pexpire(key, MARK_TTL_MS).exec();
   }
 
   async unmark(taskId: string, propletId: string): Promise<void> {

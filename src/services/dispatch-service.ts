@@ -6,7 +6,7 @@ import { buildStartMessage, buildStopMessage } from '../mqtt/outbound-payloads.t
 import type { Logger } from '../observability/logger.ts';
 import type { JobData } from '../queue/catalog.ts';
 import { retryLater, type RetryLater } from '../queue/queue-worker.ts';
-import type { LivenessStore } from '../redis/liveness-store.ts';
+import type { LivenessStore } from '../coordination/liveness-store.ts';
 
 const FIRST_RETRY_MS = 250;
 const LONGEST_RETRY_MS = 5_000;

@@ -2,8 +2,8 @@ import type { PropletRepository } from '../db/proplet-repository.ts';
 import { generatePropletName } from '../domain/proplet-name.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
-import type { LivenessStore } from '../redis/liveness-store.ts';
-import type { StoppedRuns } from '../redis/stopped-runs.ts';
+import type { LivenessStore } from '../coordination/liveness-store.ts';
+import type { StoppedRuns } from '../coordination/stopped-runs.ts';
 
 /**
  * Registers proplets and tracks their heartbeats. Heartbeats touch only Redis; Postgres is written when a

@@ -1,7 +1,7 @@
 import type { PropletRepository } from '../db/proplet-repository.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import type { Proplet } from '../domain/proplet.ts';
-import type { LivenessStore } from '../redis/liveness-store.ts';
+import type { LivenessStore } from '../coordination/liveness-store.ts';
 
 export type PropletStatus = 'active' | 'inactive';
 

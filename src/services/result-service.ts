@@ -2,7 +2,7 @@ import type { TaskRepository } from '../db/task-repository.ts';
 import { isTerminal, TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobData } from '../queue/catalog.ts';
-import type { StoppedRuns } from '../redis/stopped-runs.ts';
+import type { StoppedRuns } from '../coordination/stopped-runs.ts';
 
 /**
  * Applies results published by proplets. The transition is conditional (Running, and held by the proplet

@@ -6,7 +6,7 @@ import { stateName, TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jobIds } from '../queue/catalog.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
-import type { StoppedRuns } from '../redis/stopped-runs.ts';
+import type { StoppedRuns } from '../coordination/stopped-runs.ts';
 
 export const STOPPED_BY_USER = 'stopped by user';
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/config.ts';
@@ -137,13 +138,24 @@ describe('migrations', () => {
         const { rows } = await other.query<{ n: string }>(
           'SELECT count(*) AS n FROM drizzle.__drizzle_migrations',
         );
-        assert.equal(Number(rows[0]!.n), 1);
+        const journal = JSON.parse(
+          readFileSync(new URL('../../drizzle/meta/_journal.json', import.meta.url), 'utf8'),
+        ) as { entries: unknown[] };
+        assert.equal(Number(rows[0]!.n), journal.entries.length);
         const tables = await other.query<{ name: string }>(
           "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
         );
         assert.deepEqual(
           tables.rows.map((row) => row.name),
-          ['proplets', 'task_proplets', 'tasks'],
+          [
+            'coordination_cursors',
+            'ingress_slots',
+            'proplet_liveness',
+            'proplets',
+            'stopped_runs',
+            'task_proplets',
+            'tasks',
+          ],
         );
       } finally {
         await other.end();

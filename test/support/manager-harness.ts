@@ -4,9 +4,9 @@ import { createLogger } from '../../src/observability/logger.ts';
 import mqtt from 'mqtt';
 import { Redis } from 'ioredis';
 import { ingressClientId } from '../../src/mqtt/client.ts';
-import { IngressSlots } from '../../src/redis/ingress-slots.ts';
+import { RedisIngressSlots } from '../../src/redis/ingress-slots.ts';
 import { deleteKeysWithPrefix } from './redis-cleanup.ts';
-import { TEST_MQTT_URL, TEST_REDIS_URL } from './test-database.ts';
+import { TEST_REDIS_URL } from './test-database.ts';
 import { createTestDatabase } from './test-database.ts';
 import { testConfig } from './test-config.ts';
 
@@ -38,13 +38,15 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
 
 /**
  * The ingress keeps persistent sessions in the broker, on purpose; a test's would outlive it. Connecting once
- * with a clean start under each client id its slots used discards them. Call before deleting its Redis keys.
+ * with a clean start under each client id its slots used discards them. Call before deleting its Redis keys,
+ * and while that broker still runs.
  */
 export async function discardIngressSessions(config: Config): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL);
   try {
-    for (const slot of await new IngressSlots(redis, config.queuePrefix, 1).used()) {
-      const client = await mqtt.connectAsync(TEST_MQTT_URL, {
+    for (const slot of await new RedisIngressSlots(redis, config.queuePrefix, 1).used()) {
+      // The broker the manager used, which need not be the shared test broker.
+      const client = await mqtt.connectAsync(config.mqtt.url, {
         clientId: ingressClientId(config.mqtt.entityId, slot),
         clean: true,
         reconnectPeriod: 0,

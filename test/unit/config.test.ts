@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -66,9 +66,8 @@ describe('parseDurationMs', () => {
 
 describe('loadConfig', () => {
   it('applies the defaults when the environment is empty', () => {
-    const config = loadConfig({}, workDir());
+    const config = loadConfig({ PATH: '' }, workDir());
     assert.deepEqual(config.http, { host: '127.0.0.1', port: 7070 });
-    assert.equal(config.mqtt.url, 'mqtt://localhost:1883');
     assert.equal(config.mqtt.qos, 1);
     assert.equal(config.mqtt.timeoutMs, 30_000);
     assert.equal(config.mqtt.shareGroup, 'propeller-ingress');
@@ -77,13 +76,59 @@ describe('loadConfig', () => {
     assert.equal(config.shutdownTimeoutMs, 30_000);
     assert.equal(config.queuePrefix, '{propeller}');
     assert.equal(config.logLevel, 'info');
-    assert.equal(config.redis.url, 'redis://127.0.0.1:6379');
     assert.equal(config.postgres.port, 5432);
     assert.equal(config.postgres.sslmode, 'disable');
     assert.deepEqual([...config.roles].sort(), [...ROLES].sort());
     assert.equal(config.roles.size, 5);
     assert.equal(typeof config.instanceId, 'string');
     assert.ok(config.instanceId.length > 0);
+  });
+
+  it('names a stand-in for each service the environment does not name', () => {
+    const cwd = workDir();
+    const config = loadConfig({ PATH: '' }, cwd);
+    assert.deepEqual(config.standIns, { postgres: true, broker: true, redis: false });
+    assert.equal(config.queueStore, 'postgres', 'no Redis configured and none on the PATH');
+    assert.equal(config.mqtt.protocolVersion, 4, 'the embedded broker speaks MQTT 3.1.1');
+    assert.equal(config.embeddedProplets, 1);
+    assert.equal(config.dataDir, join(cwd, 'data'));
+  });
+
+  it('uses configured services as they are, and no stand-in for them', () => {
+    const config = loadConfig(
+      {
+        MANAGER_POSTGRES_HOST: 'db.example',
+        MANAGER_REDIS_URL: 'redis://cache.example:6379',
+        MANAGER_MQTT_ADDRESS: 'tcp://broker.example:1883',
+      },
+      workDir(),
+    );
+    assert.deepEqual(config.standIns, { postgres: false, broker: false, redis: false });
+    assert.equal(config.postgres.host, 'db.example');
+    assert.equal(config.redis.url, 'redis://cache.example:6379');
+    assert.equal(config.mqtt.url, 'mqtt://broker.example:1883');
+    assert.equal(config.mqtt.protocolVersion, 5);
+    assert.equal(config.queueStore, 'redis');
+    assert.equal(config.embeddedProplets, 0, 'proplets of their own reach a configured broker');
+  });
+
+  it('runs a private Redis when one is on the PATH and none is configured', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'propeller-bin-'));
+    const server = join(bin, 'redis-server');
+    writeFileSync(server, '#!/bin/sh\n');
+    chmodSync(server, 0o755);
+    const config = loadConfig({ PATH: `/nonexistent:${bin}` }, workDir());
+    assert.equal(config.queueStore, 'redis');
+    assert.deepEqual(config.standIns, { postgres: true, broker: true, redis: true });
+    assert.equal(config.redis.serverBinary, server);
+    assert.equal(
+      loadConfig({ PATH: bin, MANAGER_QUEUE_STORE: 'postgres' }, workDir()).queueStore,
+      'postgres',
+    );
+  });
+
+  it('refuses MANAGER_QUEUE_STORE=redis with no Redis to use', () => {
+    assertConfigError({ PATH: '', MANAGER_QUEUE_STORE: 'redis' }, 'MANAGER_QUEUE_STORE');
   });
 
   it('uses the local identities when neither the environment nor config.toml names them', () => {

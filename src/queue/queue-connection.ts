@@ -1,0 +1,66 @@
+import {
+  createPostgresBackend,
+  Queue,
+  Worker,
+  type PostgresPoolConfig,
+  type Processor,
+  type QueueOptions,
+  type WorkerOptions,
+} from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * Where BullMQ keeps the queues: Redis, or BullMQ's Postgres backend for deployments without a Redis. The
+ * same Queue and Worker code runs on both.
+ */
+export type QueueConnection =
+  | { store: 'redis'; redis: Redis; prefix: string }
+  | {
+      store: 'postgres';
+      postgres: PostgresPoolConfig;
+      /**
+       * Seconds an idle worker waits before looking for jobs again. Postgres wakes workers with NOTIFY, so
+       * this matters only where NOTIFY does not reach them (PGlite behind its socket multiplexer).
+       */
+      pollSeconds?: number;
+    };
+
+type SharedOptions = Omit<QueueOptions, 'connection' | 'prefix'>;
+
+/**
+ * The Postgres backend's classes are typed by backend; the operations this code base uses are the same on
+ * both, so they are handled through the Redis-typed classes.
+ */
+export function createQueue(name: string, connection: QueueConnection, options: SharedOptions): Queue {
+  if (connection.store === 'redis')
+    return new Queue(name, { ...options, connection: connection.redis, prefix: connection.prefix });
+  return new Queue(
+    name,
+    { ...options, connection: connection.postgres },
+    createPostgresBackend,
+  ) as unknown as Queue;
+}
+
+export function createWorker(
+  name: string,
+  processor: Processor,
+  connection: QueueConnection,
+  options: Omit<WorkerOptions, 'connection' | 'prefix'>,
+): Worker {
+  if (connection.store === 'redis')
+    return new Worker(name, processor, {
+      ...options,
+      connection: connection.redis,
+      prefix: connection.prefix,
+    });
+  return new Worker(
+    name,
+    processor,
+    {
+      ...options,
+      connection: connection.postgres,
+      ...(connection.pollSeconds === undefined ? {} : { drainDelay: connection.pollSeconds }),
+    },
+    createPostgresBackend,
+  ) as unknown as Worker;
+}
