@@ -6,6 +6,11 @@ import { newPropletId, Proplet } from './proplet.ts';
 /** Upstream's default heartbeat and metrics interval. */
 const INTERVAL_MS = 10_000;
 
+/** Upstream's interval, or shorter where the alive timeout is short: 2.5 beats fit in it, as by default. */
+export function embeddedBeatIntervalMs(aliveTimeoutMs: number): number {
+  return Math.min(INTERVAL_MS, Math.floor(aliveTimeoutMs / 2.5));
+}
+
 /**
  * Reference proplets run inside the manager process (MANAGER_EMBEDDED_PROPLETS), on its broker, tenant and
  * channel: a whole working system from one command. They are ordinary MQTT clients of the broker, as
@@ -21,7 +26,7 @@ export async function startEmbeddedProplets(config: Config, logger: Logger): Pro
       apiKey: '',
       mqttUrl: config.mqtt.url,
       qos: 1,
-      livelinessIntervalMs: INTERVAL_MS,
+      livelinessIntervalMs: embeddedBeatIntervalMs(config.propletAliveTimeoutMs),
       metricsIntervalMs: INTERVAL_MS,
       maxTasks: 4,
       maxMemoryBytes: 256 * 1024 * 1024,

@@ -60,7 +60,8 @@ export function startQueueWorker<Q extends QueueName>(
       };
       const outcome = await handler(parsed.data, context);
       if (outcome && token) {
-        await job.moveToDelayed(Date.now() + outcome.retryAfterMs, token);
+        // Whole milliseconds: BullMQ's Postgres backend stores the time as a bigint.
+        await job.moveToDelayed(Date.now() + Math.ceil(outcome.retryAfterMs), token);
         throw new DelayedError();
       }
     },

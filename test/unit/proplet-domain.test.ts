@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generatePropletName } from '../../src/domain/proplet-name.ts';
+import { embeddedBeatIntervalMs } from '../../src/proplet/embedded-proplets.ts';
 
 /** A random source that returns the given values in turn. */
 function sequence(...values: number[]): () => number {
@@ -46,5 +47,13 @@ describe('generatePropletName', () => {
       generatePropletName(() => 1),
       'agile-babbage',
     );
+  });
+});
+
+describe('embedded proplets', () => {
+  it('beat as upstream proplets do, or often enough for a short alive timeout', () => {
+    assert.equal(embeddedBeatIntervalMs(25_000), 10_000);
+    assert.equal(embeddedBeatIntervalMs(60_000), 10_000);
+    assert.equal(embeddedBeatIntervalMs(1_500), 600);
   });
 });
