@@ -28,9 +28,11 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
     manager,
     baseUrl: `http://127.0.0.1:${manager.apiPort ?? 0}`,
     close: async () => {
+      // Read from the manager's own store (Redis or Postgres) while it is open.
+      const slots = await manager.resources.ingressSlots(1).used();
       await manager.stop();
       await database.drop();
-      await discardIngressSessions(config);
+      await discardIngressSessions(manager.config, slots);
       await deleteKeysWithPrefix(config.queuePrefix);
     },
   };
@@ -41,10 +43,10 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
  * with a clean start under each client id its slots used discards them. Call before deleting its Redis keys,
  * and while that broker still runs.
  */
-export async function discardIngressSessions(config: Config): Promise<void> {
+export async function discardIngressSessions(config: Config, slots?: number[]): Promise<void> {
   const redis = new Redis(TEST_REDIS_URL);
   try {
-    for (const slot of await new RedisIngressSlots(redis, config.queuePrefix, 1).used()) {
+    for (const slot of slots ?? (await new RedisIngressSlots(redis, config.queuePrefix, 1).used())) {
       // The broker the manager used, which need not be the shared test broker.
       const client = await mqtt.connectAsync(config.mqtt.url, {
         clientId: ingressClientId(config.mqtt.entityId, slot),
