@@ -5,7 +5,7 @@ import { startResults } from '../workers/results.ts';
 import { startScheduler } from '../workers/scheduler.ts';
 import type { Config, Role } from './config/config.ts';
 import { migrateDatabase } from './db/migrate.ts';
-import { startStandIns, type StandIns } from './embedded/stand-ins.ts';
+import { startStandIns, usesPostgres, type StandIns } from './embedded/stand-ins.ts';
 import { startApi } from './http/api-role.ts';
 import type { Logger } from './observability/logger.ts';
 import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
@@ -76,15 +76,16 @@ export async function startManager(configured: Config, logger: Logger): Promise<
     // Proplets first, so they do not report on runs the manager no longer listens for.
     await Promise.all(proplets.map((proplet) => proplet.stop()));
     for (const role of STOP_ORDER) await stopRole(role);
-    await resources.close();
-    await standIns.close();
+    try {
+      await resources.close();
+    } finally {
+      // PGlite unclosed can leave its files damaged; Redis must not outlive the manager.
+      await standIns.close();
+    }
   };
 
   try {
-    // The ingress needs Postgres only where coordination state lives there.
-    const usesPostgres =
-      config.queueStore === 'postgres' || [...config.roles].some((role) => role !== 'ingress');
-    if (usesPostgres) await migrateDatabase(config.postgres, logger);
+    if (usesPostgres(config)) await migrateDatabase(config.postgres, logger);
     for (const role of START_ORDER) if (config.roles.has(role)) await startRole(role);
     proplets = await startEmbeddedProplets(config, logger.child({ role: 'proplet' }));
     // "Started" means a task started now runs: the embedded proplets are registered and alive.

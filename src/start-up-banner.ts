@@ -14,7 +14,7 @@ export function sampleCommand(api: string): string {
   return (
     `ID=$(curl -s -XPOST ${api}/tasks -H 'content-type: application/json' ` +
     `-d "{\\"name\\":\\"add\\",\\"inputs\\":[2,3],\\"file\\":\\"$(base64 < examples/add.wasm | tr -d '\\n')\\"}" ` +
-    `| sed -E 's/.*"id":"([^"]+)".*/\\1/') && curl -s -XPOST ${api}/tasks/$ID/start && sleep 1 && ` +
+    `| sed -E 's/.*"id":"([^"]+)".*/\\1/') && curl -s -XPOST ${api}/tasks/$ID/start && sleep 2 && ` +
     `curl -s ${api}/tasks/$ID/results`
   );
 }

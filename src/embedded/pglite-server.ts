@@ -31,7 +31,11 @@ class ExchangeQueue {
   private readonly partial = new Map<number, Uint8Array[]>();
   private readonly waiting: Unit[] = [];
   private running = false;
+  /** The connection whose exchange runs now. */
+  private current: number | undefined;
   private holder: number | undefined;
+  /** Connections gone while they may still have a transaction open (or an exchange running). */
+  private readonly closed = new Set<number>();
 
   constructor(private readonly db: PGlite) {}
 
@@ -63,6 +67,7 @@ class ExchangeQueue {
         if (index < 0 || this.waiting.length === 0) return;
         const [unit] = this.waiting.splice(index, 1);
         let written = 0;
+        this.current = unit!.handlerId;
         try {
           await this.db.runExclusive(() =>
             this.db.execProtocolRawStream(unit!.bytes, {
@@ -76,7 +81,16 @@ class ExchangeQueue {
         } catch (error) {
           unit!.reject(error);
         }
-        this.holder = this.db.isInTransaction() ? unit!.handlerId : undefined;
+        const id = unit!.handlerId;
+        this.current = undefined;
+        if (!this.db.isInTransaction()) {
+          this.holder = undefined;
+          this.closed.delete(id);
+        } else {
+          this.holder = id;
+          // Its connection went away during this exchange: nobody will end the transaction but us.
+          if (this.closed.has(id)) this.waiting.unshift(this.rollback(id));
+        }
       }
     } finally {
       this.running = false;
@@ -88,6 +102,7 @@ class ExchangeQueue {
   }
 
   clearQueueForHandler(handlerId: number): void {
+    this.closed.add(handlerId);
     this.partial.delete(handlerId);
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       if (this.waiting[i]!.handlerId !== handlerId) continue;
@@ -95,12 +110,30 @@ class ExchangeQueue {
     }
   }
 
-  /** A connection that goes away inside its transaction must not leave the session in it. */
-  async clearTransactionIfNeeded(handlerId: number): Promise<void> {
-    if (this.holder !== handlerId) return;
-    this.holder = undefined;
-    if (this.db.isInTransaction()) await this.db.runExclusive(() => this.db.exec('ROLLBACK'));
+  /**
+   * A connection that goes away inside its transaction must not leave the session in it: a ROLLBACK runs as
+   * its last exchange, first in line (it holds the session). One gone mid-exchange is handled in drain.
+   */
+  clearTransactionIfNeeded(handlerId: number): Promise<void> {
+    if (this.holder === handlerId) this.waiting.unshift(this.rollback(handlerId));
+    else if (this.current !== handlerId) this.closed.delete(handlerId);
     void this.drain();
+    return Promise.resolve();
+  }
+
+  private rollback(handlerId: number): Unit {
+    const text = Buffer.from('ROLLBACK\0');
+    const query = Buffer.alloc(5 + text.length);
+    query.write('Q', 0);
+    query.writeInt32BE(4 + text.length, 1);
+    text.copy(query, 5);
+    return {
+      handlerId,
+      bytes: query,
+      onData: () => undefined,
+      resolve: () => undefined,
+      reject: () => undefined,
+    };
   }
 }
 
@@ -114,6 +147,7 @@ export async function servePglite(db: PGlite, host: string, maxConnections: numb
   const queue = new ExchangeQueue(db) as unknown as QueryQueue;
   const handlers = new Set<PGLiteSocketHandler>();
   const server: Server = createServer((socket: Socket) => {
+    socket.on('error', () => socket.destroy());
     if (handlers.size >= maxConnections) {
       socket.end('Too many connections\n');
       return;

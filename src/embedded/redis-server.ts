@@ -48,12 +48,23 @@ export async function startEmbeddedRedis(
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // However the manager ends (a deadline, a second signal), its Redis ends with it.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  let closing = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      process.off('exit', killOnExit);
+      if (!closing) logger.error({ code, signal, stderr }, 'embedded Redis exited');
+      resolve();
+    }),
+  );
   const spawnFailed = new Promise<never>((_, reject) => child.once('error', reject));
 
   try {
     await Promise.race([waitUntilAnswering(socketPath), spawnFailed]);
   } catch (error) {
+    closing = true;
     child.kill('SIGKILL');
     await rm(socketDir, { recursive: true, force: true });
     throw new Error(
@@ -65,6 +76,7 @@ export async function startEmbeddedRedis(
   return {
     socketPath,
     close: async () => {
+      closing = true;
       // SIGTERM makes Redis flush its append-only file before it exits.
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

@@ -18,9 +18,23 @@ export interface StandIns {
   close(): Promise<void>;
 }
 
-/** A URL as it may be shown: without its password. */
-export function withoutPassword(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+/** A URL as it may be shown: without its password, in the user part or in the query. */
+export function withoutPassword(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text; // a unix socket path
+  }
+  if (url.password) url.password = '***';
+  for (const key of [...url.searchParams.keys()])
+    if (/pass|secret|token/i.test(key)) url.searchParams.set(key, '***');
+  return url.toString();
+}
+
+/** The ingress alone needs Postgres only where coordination state lives there. */
+export function usesPostgres(config: Config): boolean {
+  return config.queueStore === 'postgres' || [...config.roles].some((role) => role !== 'ingress');
 }
 
 /**
@@ -39,7 +53,8 @@ export async function startStandIns(config: Config, logger: Logger): Promise<Sta
   const log = logger.child({ role: 'stand-ins' });
 
   try {
-    const { postgres, broker, redis } = config.standIns;
+    const { broker, redis } = config.standIns;
+    const postgres = config.standIns.postgres && usesPostgres(config);
     if (postgres || redis) {
       const lock = await lockDataDir(config.dataDir);
       closers.push(() => lock.release());

@@ -125,7 +125,8 @@ export class Proplet {
       task.stopped = true;
       await task.worker.terminate();
     }
-    await this.client?.endAsync();
+    // Offline, a graceful end would wait forever for the queued heartbeats to be acknowledged.
+    await this.client?.endAsync(!this.client.connected);
   }
 
   private onCommand(topic: string, payload: Buffer): void {

@@ -15,8 +15,12 @@ const NPM_CLI = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'np
 const API = 'http://127.0.0.1:7070';
 const run = promisify(execFile);
 const temporary: string[] = [];
+const started: ChildProcess[] = [];
 
 after(async () => {
+  // Whatever a failed test left running (npm and the manager share a process group).
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
   for (const directory of temporary) await rm(directory, { recursive: true, force: true });
 });
 
