@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sql } from 'drizzle-orm';
-import { Redis } from 'ioredis';
 import { MAX_SLOTS, type IngressSlots } from '../../src/coordination/ingress-slots.ts';
-import { connectPostgres, type PostgresHandle } from '../../src/db/connection.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { PostgresIngressSlots } from '../../src/db/postgres-ingress-slots.ts';
 import { ingressSlots } from '../../src/db/schema.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { RedisIngressSlots } from '../../src/redis/ingress-slots.ts';
-import { deleteKeysWithPrefix } from '../support/redis-cleanup.ts';
-import { testConfig } from '../support/test-config.ts';
-import { createTestDatabase, TEST_REDIS_URL, uniqueSuffix } from '../support/test-database.ts';
+import { lifecycleOf, postgresStoreFixture, redisStoreFixture } from '../support/store-fixtures.ts';
 
 /**
  * One implementation under test. `open` gives `count` handles on one set of slots, as the ingress instances
@@ -27,47 +20,24 @@ interface Backend {
 }
 
 function redisBackend(): Backend {
-  const prefix = `{slots-test-${uniqueSuffix()}}`;
-  let redis: Redis;
+  const fixture = redisStoreFixture('slots');
   return {
     name: 'Redis leases',
-    setUp: async () => {
-      redis = new Redis(TEST_REDIS_URL);
-      await redis.ping();
-    },
-    // Each open() takes a prefix of its own instead.
-    reset: () => Promise.resolve(),
-    tearDown: async () => {
-      await redis.quit();
-      await deleteKeysWithPrefix(prefix);
-    },
+    ...lifecycleOf(fixture),
     open: (count, leaseMs) => {
-      const scope = `${prefix}:${uniqueSuffix()}`;
-      return Array.from({ length: count }, () => new RedisIngressSlots(redis, scope, leaseMs));
+      const scope = fixture.scope();
+      return Array.from({ length: count }, () => new RedisIngressSlots(fixture.redis, scope, leaseMs));
     },
   };
 }
 
 function postgresBackend(): Backend {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let postgres: PostgresHandle;
+  const fixture = postgresStoreFixture([ingressSlots]);
   return {
     name: 'Postgres leases',
-    setUp: async () => {
-      database = await createTestDatabase();
-      const config = testConfig(database.name);
-      await migrateDatabase(config.postgres, createLogger('fatal'));
-      postgres = connectPostgres(config.postgres);
-    },
-    reset: async () => {
-      await postgres.db.execute(sql`TRUNCATE ${ingressSlots}`);
-    },
-    tearDown: async () => {
-      await postgres?.close();
-      await database?.drop();
-    },
+    ...lifecycleOf(fixture),
     open: (count, leaseMs) =>
-      Array.from({ length: count }, () => new PostgresIngressSlots(postgres.db, leaseMs)),
+      Array.from({ length: count }, () => new PostgresIngressSlots(fixture.db, leaseMs)),
   };
 }
 

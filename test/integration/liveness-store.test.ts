@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { sql } from 'drizzle-orm';
-import { Redis } from 'ioredis';
 import {
   ALIVE_HISTORY_LENGTH,
   type HeartbeatOutcome,
   type LivenessStore,
 } from '../../src/coordination/liveness-store.ts';
-import { connectPostgres, type PostgresHandle } from '../../src/db/connection.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { PostgresLivenessStore } from '../../src/db/postgres-liveness-store.ts';
 import { coordinationCursors, propletLiveness } from '../../src/db/schema.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { RedisLivenessStore } from '../../src/redis/liveness-store.ts';
-import { deleteKeysWithPrefix } from '../support/redis-cleanup.ts';
-import { testConfig } from '../support/test-config.ts';
-import { createTestDatabase, TEST_REDIS_URL, uniqueSuffix } from '../support/test-database.ts';
+import { lifecycleOf, postgresStoreFixture, redisStoreFixture } from '../support/store-fixtures.ts';
 
 const TIMEOUT = 1_000;
 const REGISTERED = ['a', 'b', 'c', 'ab', 'quiet', 'busy'];
@@ -33,46 +26,23 @@ interface Backend {
 }
 
 function redisBackend(): Backend {
-  const prefix = `{liveness-test-${uniqueSuffix()}}`;
-  let redis: Redis;
+  const fixture = redisStoreFixture('liveness');
   return {
     name: 'Redis scripts',
-    setUp: async () => {
-      redis = new Redis(TEST_REDIS_URL);
-      await redis.ping();
-    },
-    // Each open() takes a prefix of its own instead.
-    reset: () => Promise.resolve(),
-    tearDown: async () => {
-      await redis.quit();
-      await deleteKeysWithPrefix(prefix);
-    },
+    ...lifecycleOf(fixture),
     open: (count) => {
-      const scope = `${prefix}:${uniqueSuffix()}`;
-      return Array.from({ length: count }, () => new RedisLivenessStore(redis, scope, TIMEOUT));
+      const scope = fixture.scope();
+      return Array.from({ length: count }, () => new RedisLivenessStore(fixture.redis, scope, TIMEOUT));
     },
   };
 }
 
 function postgresBackend(): Backend {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  let postgres: PostgresHandle;
+  const fixture = postgresStoreFixture([propletLiveness, coordinationCursors]);
   return {
     name: 'Postgres',
-    setUp: async () => {
-      database = await createTestDatabase();
-      const config = testConfig(database.name);
-      await migrateDatabase(config.postgres, createLogger('fatal'));
-      postgres = connectPostgres(config.postgres);
-    },
-    reset: async () => {
-      await postgres.db.execute(sql`TRUNCATE ${propletLiveness}, ${coordinationCursors}`);
-    },
-    tearDown: async () => {
-      await postgres?.close();
-      await database?.drop();
-    },
-    open: (count) => Array.from({ length: count }, () => new PostgresLivenessStore(postgres.db, TIMEOUT)),
+    ...lifecycleOf(fixture),
+    open: (count) => Array.from({ length: count }, () => new PostgresLivenessStore(fixture.db, TIMEOUT)),
   };
 }
 

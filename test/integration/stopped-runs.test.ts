@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { Redis } from 'ioredis';
 import { MARK_TTL_MS, type StoppedRuns } from '../../src/coordination/stopped-runs.ts';
-import { connectPostgres, type PostgresHandle } from '../../src/db/connection.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { PostgresStoppedRuns } from '../../src/db/postgres-stopped-runs.ts';
 import { stoppedRuns } from '../../src/db/schema.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { RedisStoppedRuns } from '../../src/redis/stopped-runs.ts';
-import { deleteKeysWithPrefix } from '../support/redis-cleanup.ts';
-import { testConfig } from '../support/test-config.ts';
-import { createTestDatabase, TEST_REDIS_URL, uniqueSuffix } from '../support/test-database.ts';
+import { lifecycleOf, postgresStoreFixture, redisStoreFixture } from '../support/store-fixtures.ts';
 
 /**
  * One implementation under test. `open` gives `count` handles on one set of marks, as the processes of a
@@ -27,33 +21,22 @@ interface Backend {
   expiryCases(): void;
 }
 
-const REDIS_PREFIX = `{stopped-runs-test-${uniqueSuffix()}}`;
-let redis: Redis;
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let postgres: PostgresHandle;
+const redisFixture = redisStoreFixture('stopped-runs');
+const postgresFixture = postgresStoreFixture([stoppedRuns]);
 
 const redisBackend: Backend = {
   name: 'Redis',
-  setUp: async () => {
-    redis = new Redis(TEST_REDIS_URL);
-    await redis.ping();
-  },
-  // Each open() takes a prefix of its own instead.
-  reset: () => Promise.resolve(),
-  tearDown: async () => {
-    await redis.quit();
-    await deleteKeysWithPrefix(REDIS_PREFIX);
-  },
+  ...lifecycleOf(redisFixture),
   open: (count) => {
-    const scope = `${REDIS_PREFIX}:${uniqueSuffix()}`;
-    return Array.from({ length: count }, () => new RedisStoppedRuns(redis, scope));
+    const scope = redisFixture.scope();
+    return Array.from({ length: count }, () => new RedisStoppedRuns(redisFixture.redis, scope));
   },
   expiryCases: () => {
     it('lets the marks of a proplet expire after MARK_TTL_MS', async () => {
-      const scope = `${REDIS_PREFIX}:expiry-${uniqueSuffix()}`;
-      const scoped = new RedisStoppedRuns(redis, scope);
+      const scope = redisFixture.scope();
+      const scoped = new RedisStoppedRuns(redisFixture.redis, scope);
       await scoped.mark('task-1', 'proplet-1');
-      const ttl = await redis.pttl(`${scope}:stopped-runs:proplet-1`);
+      const ttl = await redisFixture.redis.pttl(`${scope}:stopped-runs:proplet-1`);
       assert.ok(ttl > 0 && ttl <= MARK_TTL_MS, `ttl ${ttl}`);
     });
   },
@@ -61,24 +44,12 @@ const redisBackend: Backend = {
 
 const postgresBackend: Backend = {
   name: 'Postgres',
-  setUp: async () => {
-    database = await createTestDatabase();
-    const config = testConfig(database.name);
-    await migrateDatabase(config.postgres, createLogger('fatal'));
-    postgres = connectPostgres(config.postgres);
-  },
-  reset: async () => {
-    await postgres.db.execute(sql`TRUNCATE ${stoppedRuns}`);
-  },
-  tearDown: async () => {
-    await postgres?.close();
-    await database?.drop();
-  },
-  open: (count) => Array.from({ length: count }, () => new PostgresStoppedRuns(postgres.db)),
+  ...lifecycleOf(postgresFixture),
+  open: (count) => Array.from({ length: count }, () => new PostgresStoppedRuns(postgresFixture.db)),
   expiryCases: () => {
     it('does not take a lapsed mark, and a new mark of the run renews it', async () => {
-      const lapsing = new PostgresStoppedRuns(postgres.db, 0);
-      const lasting = new PostgresStoppedRuns(postgres.db);
+      const lapsing = new PostgresStoppedRuns(postgresFixture.db, 0);
+      const lasting = new PostgresStoppedRuns(postgresFixture.db);
       await lapsing.mark('task-1', 'proplet-1');
       assert.equal(await lasting.consume('task-1', 'proplet-1'), false);
       await lapsing.mark('task-1', 'proplet-1');
@@ -87,12 +58,12 @@ const postgresBackend: Backend = {
     });
 
     it('clears the lapsed marks left behind when it marks a run', async () => {
-      const lapsing = new PostgresStoppedRuns(postgres.db, 0);
-      const lasting = new PostgresStoppedRuns(postgres.db);
+      const lapsing = new PostgresStoppedRuns(postgresFixture.db, 0);
+      const lasting = new PostgresStoppedRuns(postgresFixture.db);
       await lapsing.mark('task-1', 'proplet-1');
       await lapsing.mark('task-2', 'proplet-2');
       await lasting.mark('task-3', 'proplet-3');
-      const { rows } = await postgres.db.execute<{ task_id: string }>(
+      const { rows } = await postgresFixture.db.execute<{ task_id: string }>(
         sql`SELECT task_id FROM ${stoppedRuns} ORDER BY task_id`,
       );
       assert.deepEqual(
