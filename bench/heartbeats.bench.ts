@@ -25,7 +25,7 @@ import { processUsage, spawnManager } from './manager-process.ts';
 const [propletCount = 10_000, intervalSeconds = 10, steadySeconds = 20] = process.argv.slice(2).map(Number);
 async function main(): Promise<void> {
   const database = await createTestDatabase();
-  const env = testEnvironment(database.name, {
+  const env = testEnvironment(database, {
     MANAGER_HTTP_PORT: String(await freePort()),
     MANAGER_PROPLET_ALIVE_TIMEOUT: `${intervalSeconds * 2.5}s`,
     MANAGER_LOG_LEVEL: 'warn',

@@ -18,7 +18,7 @@ import { discardIngressSessions } from '../test/support/manager-harness.ts';
 import { deleteKeysWithPrefix } from '../test/support/redis-cleanup.ts';
 import { SimulatedProplet } from '../test/support/simulated-proplet.ts';
 import { testEnvironment } from '../test/support/test-config.ts';
-import { createTestDatabase, TEST_POSTGRES, TEST_REDIS_URL } from '../test/support/test-database.ts';
+import { createTestDatabase, TEST_REDIS_URL } from '../test/support/test-database.ts';
 import { waitFor } from '../test/support/wait.ts';
 import { freePort } from '../test/support/free-port.ts';
 import { processUsage, spawnManager } from './manager-process.ts';
@@ -48,7 +48,7 @@ async function serverCounters(
 
 async function main(): Promise<void> {
   const database = await createTestDatabase();
-  const env = testEnvironment(database.name, {
+  const env = testEnvironment(database, {
     MANAGER_HTTP_PORT: String(await freePort()),
     MANAGER_PROPLET_ALIVE_TIMEOUT: '10s',
     MANAGER_LOG_LEVEL: 'warn',
@@ -69,8 +69,9 @@ async function main(): Promise<void> {
         1_000,
       ),
   );
-  const pool = new pg.Pool({ ...TEST_POSTGRES, database: database.name, max: 2 });
-  const redis = new Redis(TEST_REDIS_URL);
+  const pool = new pg.Pool({ ...database.connection, database: database.name, max: 2 });
+  // The benchmark measures the deployment with real services, Redis included.
+  const redis = new Redis(TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
   try {
     await waitFor(async () => (await fetch(`${baseUrl}/health`)).ok, 'manager up', 30_000);
     for (const proplet of proplets) await proplet.start();

@@ -5,6 +5,7 @@ import { startResults } from '../workers/results.ts';
 import { startScheduler } from '../workers/scheduler.ts';
 import type { Config, Role } from './config/config.ts';
 import { migrateDatabase } from './db/migrate.ts';
+import { isSharedSessionServer } from './db/postgres-kind.ts';
 import { startStandIns, usesPostgres, type StandIns } from './embedded/stand-ins.ts';
 import { startApi } from './http/api-role.ts';
 import type { Logger } from './observability/logger.ts';
@@ -49,7 +50,16 @@ export interface RunningManager {
  */
 export async function startManager(configured: Config, logger: Logger): Promise<RunningManager> {
   const standIns = await startStandIns(configured, logger);
-  const { config } = standIns;
+  let config = standIns.config;
+  if (usesPostgres(config) && !config.postgres.sharedSession) {
+    try {
+      if (await isSharedSessionServer(config.postgres))
+        config = { ...config, postgres: { ...config.postgres, sharedSession: true } };
+    } catch (error) {
+      await standIns.close();
+      throw error;
+    }
+  }
   const resources = new Resources(config, logger);
   const running = new Map<Role, RoleHandle>();
   let apiPort: number | undefined;

@@ -71,10 +71,10 @@ export class Resources {
         password: config.postgres.password,
         max: QUEUE_POOL_SIZE,
         // PGlite's socket drops the search_path BullMQ sets per connection; its own schema works there.
-        schema: config.standIns.postgres ? 'public' : 'bullmq',
+        schema: config.postgres.sharedSession ? 'public' : 'bullmq',
         migrate: true,
       },
-      pollSeconds: config.standIns.postgres ? PGLITE_POLL_SECONDS : undefined,
+      pollSeconds: config.postgres.sharedSession ? PGLITE_POLL_SECONDS : undefined,
     };
   }
 
@@ -85,7 +85,7 @@ export class Resources {
   get tasks(): TaskRepository {
     // Connections to PGlite share one session, where a named statement of one would clash with another's.
     return (this.taskRepository ??= new TaskRepository(this.postgres.db, {
-      namedStatements: !this.config.standIns.postgres,
+      namedStatements: !this.config.postgres.sharedSession,
     }));
   }
 

@@ -44,6 +44,11 @@ export interface Config {
     database: string;
     sslmode: string;
     poolSize: number;
+    /**
+     * Whether the server gives all connections one session, as PGlite does: no named statements, and BullMQ's
+     * tables in the public schema. Found out at start-up (src/db/postgres-kind.ts).
+     */
+    sharedSession: boolean;
   };
   /** A redis:// URL, or the path of a unix socket. */
   redis: { url: string; serverBinary?: string };
@@ -117,6 +122,7 @@ export function loadConfig(
       database: e.MANAGER_POSTGRES_DB,
       sslmode: e.MANAGER_POSTGRES_SSLMODE,
       poolSize: e.MANAGER_POSTGRES_POOL_SIZE,
+      sharedSession: false,
     },
     redis: { url: e.MANAGER_REDIS_URL ?? EMBEDDED_PLACEHOLDERS.redisUrl, serverBinary: queue.redisServer },
     queueStore: queue.store,

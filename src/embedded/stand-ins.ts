@@ -70,6 +70,7 @@ export async function startStandIns(config: Config, logger: Logger): Promise<Sta
         user: 'postgres',
         password: '',
         sslmode: 'disable',
+        sharedSession: true,
       };
     }
     if (redis) {

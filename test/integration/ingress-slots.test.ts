@@ -5,7 +5,12 @@ import { MAX_SLOTS, type IngressSlots } from '../../src/coordination/ingress-slo
 import { PostgresIngressSlots } from '../../src/db/postgres-ingress-slots.ts';
 import { ingressSlots } from '../../src/db/schema.ts';
 import { RedisIngressSlots } from '../../src/redis/ingress-slots.ts';
-import { lifecycleOf, postgresStoreFixture, redisStoreFixture } from '../support/store-fixtures.ts';
+import {
+  available,
+  lifecycleOf,
+  postgresStoreFixture,
+  redisStoreFixture,
+} from '../support/store-fixtures.ts';
 
 /**
  * One implementation under test. `open` gives `count` handles on one set of slots, as the ingress instances
@@ -43,7 +48,7 @@ function postgresBackend(): Backend {
 
 const numerically = (slots: number[]) => [...slots].sort((a, b) => a - b);
 
-for (const backend of [redisBackend(), postgresBackend()]) {
+for (const backend of available({ redis: redisBackend, postgres: postgresBackend })) {
   describe(`ingress slots (${backend.name})`, () => {
     before(() => backend.setUp());
     after(() => backend.tearDown());

@@ -8,7 +8,12 @@ import {
 import { PostgresLivenessStore } from '../../src/db/postgres-liveness-store.ts';
 import { coordinationCursors, propletLiveness } from '../../src/db/schema.ts';
 import { RedisLivenessStore } from '../../src/redis/liveness-store.ts';
-import { lifecycleOf, postgresStoreFixture, redisStoreFixture } from '../support/store-fixtures.ts';
+import {
+  available,
+  lifecycleOf,
+  postgresStoreFixture,
+  redisStoreFixture,
+} from '../support/store-fixtures.ts';
 
 const TIMEOUT = 1_000;
 const REGISTERED = ['a', 'b', 'c', 'ab', 'quiet', 'busy'];
@@ -46,7 +51,7 @@ function postgresBackend(): Backend {
   };
 }
 
-for (const backend of [redisBackend(), postgresBackend()]) {
+for (const backend of available({ redis: redisBackend, postgres: postgresBackend })) {
   describe(`liveness store (${backend.name})`, () => {
     before(() => backend.setUp());
     after(() => backend.tearDown());

@@ -176,7 +176,12 @@ describe('the manager over MQTT 3.1.1 (embedded aedes broker)', () => {
     await publishDiscovery(latecomer, 'meanwhile');
 
     await waitFor(async () => !(await slots.used()).includes(1), 'slot 1 adopted and retired', 20_000);
-    assert.equal((await api('GET', `/proplets/${latecomer}`)).body.metadata.os, 'meanwhile');
+    // Routed from the adopted session; registered once its queue job ran.
+    const view = await waitFor(async () => {
+      const response = await api('GET', `/proplets/${latecomer}`);
+      return response.status === 200 ? response.body : undefined;
+    }, 'registration from the adopted session');
+    assert.equal(view.metadata.os, 'meanwhile');
     const probe = mqtt.connect(broker.url, {
       clientId: ingressClientId(harness.config.mqtt.entityId, 1),
       clean: false,

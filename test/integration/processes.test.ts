@@ -43,7 +43,7 @@ describe('manager processes', () => {
 
   before(async () => {
     database = await createTestDatabase();
-    env = testEnvironment(database.name, {
+    env = testEnvironment(database, {
       MANAGER_HTTP_PORT: String(await freePort()),
       MANAGER_LOG_LEVEL: 'info',
     });

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
-import { createTestDatabase, TEST_POSTGRES } from '../support/test-database.ts';
+import { createTestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
 
 const WASM = Buffer.from('0061736d01000000', 'hex').toString('base64');
@@ -130,10 +130,10 @@ describe('migrations', () => {
   it('are applied once when several processes start at the same moment', async () => {
     const database = await createTestDatabase();
     try {
-      const config = loadConfig(testEnvironment(database.name), '/nonexistent');
+      const config = loadConfig(testEnvironment(database), '/nonexistent');
       const logger = createLogger('fatal');
       await Promise.all(Array.from({ length: 4 }, () => migrateDatabase(config.postgres, logger)));
-      const other = new pg.Pool({ ...TEST_POSTGRES, database: database.name });
+      const other = new pg.Pool({ ...database.connection, database: database.name });
       try {
         const { rows } = await other.query<{ n: string }>(
           'SELECT count(*) AS n FROM drizzle.__drizzle_migrations',

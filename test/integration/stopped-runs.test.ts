@@ -5,7 +5,12 @@ import { MARK_TTL_MS, type StoppedRuns } from '../../src/coordination/stopped-ru
 import { PostgresStoppedRuns } from '../../src/db/postgres-stopped-runs.ts';
 import { stoppedRuns } from '../../src/db/schema.ts';
 import { RedisStoppedRuns } from '../../src/redis/stopped-runs.ts';
-import { lifecycleOf, postgresStoreFixture, redisStoreFixture } from '../support/store-fixtures.ts';
+import {
+  available,
+  lifecycleOf,
+  postgresStoreFixture,
+  redisStoreFixture,
+} from '../support/store-fixtures.ts';
 
 /**
  * One implementation under test. `open` gives `count` handles on one set of marks, as the processes of a
@@ -74,7 +79,7 @@ const postgresBackend: Backend = {
   },
 };
 
-for (const backend of [redisBackend, postgresBackend]) {
+for (const backend of available({ redis: () => redisBackend, postgres: () => postgresBackend })) {
   describe(`stopped runs (${backend.name})`, () => {
     before(() => backend.setUp());
     after(() => backend.tearDown());

@@ -21,7 +21,7 @@ export interface TestManager {
 /** The whole manager, every role in this process, against the real Postgres, Redis and Mosquitto. */
 export async function startTestManager(env: Record<string, string> = {}): Promise<TestManager> {
   const database = await createTestDatabase();
-  const config = testConfig(database.name, env);
+  const config = testConfig(database, env);
   const manager = await startManager(config, createLogger(config.logLevel));
   return {
     config,
@@ -44,17 +44,23 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
  * and while that broker still runs.
  */
 export async function discardIngressSessions(config: Config, slots?: number[]): Promise<void> {
+  for (const slot of slots ?? (await slotsEverUsed(config))) {
+    // The broker the manager used, which need not be the shared test broker.
+    const client = await mqtt.connectAsync(config.mqtt.url, {
+      clientId: ingressClientId(config.mqtt.entityId, slot),
+      clean: true,
+      reconnectPeriod: 0,
+    });
+    await client.endAsync();
+  }
+}
+
+/** Slots recorded in Redis; without a Redis (the slots were in a dropped database), the first few. */
+async function slotsEverUsed(config: Config): Promise<number[]> {
+  if (TEST_REDIS_URL === undefined) return Array.from({ length: 4 }, (_, slot) => slot);
   const redis = new Redis(TEST_REDIS_URL);
   try {
-    for (const slot of slots ?? (await new RedisIngressSlots(redis, config.queuePrefix, 1).used())) {
-      // The broker the manager used, which need not be the shared test broker.
-      const client = await mqtt.connectAsync(config.mqtt.url, {
-        clientId: ingressClientId(config.mqtt.entityId, slot),
-        clean: true,
-        reconnectPeriod: 0,
-      });
-      await client.endAsync();
-    }
+    return await new RedisIngressSlots(redis, config.queuePrefix, 1).used();
   } finally {
     await redis.quit();
   }

@@ -18,13 +18,18 @@ export interface StoreFixture {
   tearDown(): Promise<void>;
 }
 
+/** Backends of the tests, the Redis one only where there is a Redis. */
+export function available<T>(backends: { redis: () => T; postgres: () => T }): T[] {
+  return TEST_REDIS_URL === undefined ? [backends.postgres()] : [backends.redis(), backends.postgres()];
+}
+
 /** A Redis connection; each scope() is a key prefix of its own, so no case sees another's keys. */
 export function redisStoreFixture(name: string): StoreFixture & { readonly redis: Redis; scope(): string } {
   const prefix = `{${name}-test-${uniqueSuffix()}}`;
   let redis: Redis | undefined;
   return {
     setUp: async () => {
-      redis = new Redis(TEST_REDIS_URL);
+      redis = new Redis(TEST_REDIS_URL!);
       await redis.ping();
     },
     reset: () => Promise.resolve(),
@@ -46,7 +51,7 @@ export function postgresStoreFixture(tables: PgTable[]): StoreFixture & { readon
   return {
     setUp: async () => {
       database = await createTestDatabase();
-      const config = testConfig(database.name);
+      const config = testConfig(database);
       await migrateDatabase(config.postgres, createLogger('fatal'));
       postgres = connectPostgres(config.postgres);
     },
