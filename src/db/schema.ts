@@ -66,6 +66,8 @@ export const tasks = pgTable(
     priority: smallint('priority').notNull().default(50),
     metadata: jsonb<Record<string, unknown>>('metadata'),
     halStoragePath: text('hal_storage_path'),
+    /** Place in the list of the workflow or job it was created with: the order of sequential jobs. */
+    position: integer('position'),
     /** Bumped by every start; start jobs carry it, so a stale job can never dispatch a newer run. */
     attempt: integer('attempt').notNull().default(0),
     scheduledAt: timestamptz('scheduled_at'),
@@ -95,19 +97,70 @@ export const proplets = pgTable('proplets', {
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
 });
 
-/** Which proplet holds which running task; released when the task reaches a terminal state. */
+/**
+ * Which proplets hold which running task, one row each (a broadcast task has one per proplet it was sent
+ * to); released when the task, or that proplet's share of a broadcast, reaches a terminal state.
+ */
 export const taskProplets = pgTable(
   'task_proplets',
   {
     taskId: uuid('task_id')
-      .primaryKey()
+      .notNull()
       .references(() => tasks.id, { onDelete: 'cascade' }),
     propletId: text('proplet_id')
       .notNull()
       .references(() => proplets.id, { onDelete: 'cascade' }),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
   },
-  (table) => [index('idx_task_proplets_proplet_id').on(table.propletId)],
+  (table) => [
+    primaryKey({ columns: [table.taskId, table.propletId] }),
+    index('idx_task_proplets_proplet_id').on(table.propletId),
+  ],
+);
+
+/** A job created by POST /jobs (or named by a task's job_id); its tasks point to it by job_id. */
+export const jobs = pgTable('jobs', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull().default(''),
+  executionMode: text('execution_mode').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+/*
+ * Metrics samples published by proplets, kept for a bounded time and number per owner (the metrics
+ * service prunes them). No foreign keys: upstream accepts samples for tasks and proplets it does not know.
+ */
+export const taskMetrics = pgTable(
+  'task_metrics',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    taskId: uuid('task_id').notNull(),
+    propletId: text('proplet_id').notNull(),
+    metrics: jsonb<Record<string, unknown>>('metrics').notNull(),
+    aggregated: jsonb<Record<string, unknown>>('aggregated'),
+    timestamp: timestamptz('timestamp').notNull(),
+  },
+  (table) => [
+    index('idx_task_metrics_task_id_timestamp').on(table.taskId, table.timestamp.desc()),
+    index('idx_task_metrics_timestamp').on(table.timestamp),
+  ],
+);
+
+export const propletMetrics = pgTable(
+  'proplet_metrics',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    propletId: text('proplet_id').notNull(),
+    namespace: text('namespace').notNull().default(''),
+    cpuMetrics: jsonb<Record<string, unknown>>('cpu_metrics').notNull(),
+    memoryMetrics: jsonb<Record<string, unknown>>('memory_metrics').notNull(),
+    timestamp: timestamptz('timestamp').notNull(),
+  },
+  (table) => [
+    index('idx_proplet_metrics_proplet_id_timestamp').on(table.propletId, table.timestamp.desc()),
+    index('idx_proplet_metrics_timestamp').on(table.timestamp),
+  ],
 );
 
 /*
@@ -168,4 +221,11 @@ export const ingressSlots = pgTable('ingress_slots', {
   leaseUntilMs: ms('lease_until_ms').notNull().default(0),
   /** Taken by claimLowest and not retired since: its session may hold messages. */
   used: boolean('used').notNull().default(false),
+});
+
+/** Answers to invocations, waiting for the api process that asked (Postgres queue store only). */
+export const invocationResults = pgTable('invocation_results', {
+  invocationId: text('invocation_id').primaryKey(),
+  outcome: jsonb<unknown>('outcome').notNull(),
+  expiresAtMs: ms('expires_at_ms').notNull(),
 });

@@ -206,7 +206,7 @@ export class TaskRepository {
       ), pinned AS (
         INSERT INTO task_proplets (task_id, proplet_id, created_at)
         SELECT id, ${propletId}::text, ${now.toISOString()}::timestamptz FROM moved
-        ON CONFLICT (task_id) DO UPDATE SET proplet_id = excluded.proplet_id, created_at = excluded.created_at
+        ON CONFLICT (task_id, proplet_id) DO UPDATE SET created_at = excluded.created_at
       ), counted AS (
         UPDATE proplets SET task_count = task_count + 1
         WHERE id = ${propletId} AND EXISTS (SELECT 1 FROM moved)
