@@ -1,17 +1,43 @@
 import { startQueueWorker } from '../src/queue/queue-worker.ts';
 import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
+import { ProgressionService } from '../src/services/progression-service.ts';
 import { ResultService } from '../src/services/result-service.ts';
+import { TaskService } from '../src/services/task-service.ts';
 
-/** Consumes results published by proplets and records them in Postgres. */
+/** Consumes results published by proplets, records them in Postgres, and moves workflows and jobs on. */
 export function startResults(resources: Resources): RoleHandle {
+  const { config } = resources;
   const logger = resources.logger.child({ role: 'results' });
-  const results = new ResultService(resources.tasks, resources.stoppedRuns);
-  const worker = startQueueWorker(
+  const results = new ResultService(resources.tasks, resources.stoppedRuns, resources.queues);
+  const tasks = new TaskService(
+    resources.tasks,
+    resources.queues,
+    resources.stoppedRuns,
+    resources.groups,
+    logger,
+    config.jobExecutionMode,
+  );
+  const progression = new ProgressionService(
+    resources.groups,
+    tasks,
+    resources.queues,
+    config.jobExecutionMode,
+  );
+  const options = { connection: resources.queueConnection, logger };
+  const resultWorker = startQueueWorker(
     'task-results',
     { result: (data, job) => results.apply(data, job.logger) },
-    { connection: resources.queueConnection, logger, concurrency: 32 },
+    { ...options, concurrency: 32 },
   );
-  logger.info('results worker consuming task-results');
-  return { name: 'results', stop: () => worker.close() };
+  const progressWorker = startQueueWorker(
+    'group-progress',
+    { advance: (data, job) => progression.advance({ kind: data.group, id: data.id }, job.logger) },
+    { ...options, concurrency: 8 },
+  );
+  logger.info('results worker consuming task-results and group-progress');
+  return {
+    name: 'results',
+    stop: async () => void (await Promise.all([resultWorker.close(), progressWorker.close()])),
+  };
 }

@@ -12,6 +12,8 @@ export function startScheduler(resources: Resources): RoleHandle {
     resources.liveness,
     resources.publisher,
     config.startTimeoutMs,
+    resources.groups,
+    resources.queues,
   );
   const options = { connection: resources.queueConnection, logger };
 

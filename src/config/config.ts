@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { ExecutionMode } from '../domain/progression.ts';
 import { join, resolve } from 'node:path';
 import { readManagerToml } from './config-toml.ts';
 import { LOCAL_DEFAULTS } from './defaults.ts';
@@ -57,6 +58,7 @@ export interface Config {
   queuePrefix: string;
   propletAliveTimeoutMs: number;
   startTimeoutMs: number;
+  jobExecutionMode: ExecutionMode;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +131,7 @@ export function loadConfig(
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
+    jobExecutionMode: e.MANAGER_JOB_EXECUTION_MODE,
   };
 }
 

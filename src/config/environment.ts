@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXECUTION_MODES } from '../domain/progression.ts';
 import { ROLES, isRole, type Role } from './roles.ts';
 import {
   brokerAddress,
@@ -81,6 +82,8 @@ export const environmentSchema = z.object({
     }),
   MANAGER_PROPLET_ALIVE_TIMEOUT: durationMs('25s'),
   MANAGER_START_TIMEOUT: durationMs('10m'),
+  /** How a job runs when it was created without an execution_mode (upstream: JOB_EXECUTION_MODE). */
+  MANAGER_JOB_EXECUTION_MODE: z.enum(EXECUTION_MODES).default('parallel'),
   MANAGER_SHUTDOWN_TIMEOUT: durationMs('30s'),
   /**
    * Reference proplets to run inside the manager process, on its tenant and channel. Default 1 when the

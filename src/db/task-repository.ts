@@ -13,6 +13,13 @@ export interface Outcome {
   finishTime: Date;
 }
 
+/** A task that has just reached a terminal state, with the groups whose progress it may unblock. */
+export interface FinishedTask {
+  id: string;
+  workflowId: string | null;
+  jobId: string | null;
+}
+
 export interface TaskPatch {
   name?: string;
   inputs?: string[];
@@ -31,20 +38,20 @@ const { file: _file, scheduledAt: _scheduledAt, ...columnsWithoutFile } = getTab
  * the last base64 groups (the tail starts at a multiple of 3, so it encodes exactly like the end of the
  * whole file). The API never needs more, so it never reads whole binaries.
  */
-const summaryColumns = {
+export const summaryColumns = {
   ...columnsWithoutFile,
   fileSize: sql<number>`coalesce(octet_length(${tasks.file}), 0)`.mapWith(Number),
   fileHead: sql<Buffer | null>`substring(${tasks.file} from 1 for ${sql.raw(String(FILE_HEAD_BYTES))})`,
   fileTail: sql<Buffer | null>`substring(${tasks.file} from (3 * greatest(ceil(octet_length(${tasks.file}) / 3.0)::int - ${sql.raw(String(FILE_TAIL_BYTES / 3))}, 0)) + 1)`,
 };
 
-type SummaryRow = { [K in keyof typeof columnsWithoutFile]: (typeof tasks.$inferSelect)[K] } & {
+export type SummaryRow = { [K in keyof typeof columnsWithoutFile]: (typeof tasks.$inferSelect)[K] } & {
   fileSize: number;
   fileHead: Buffer | null;
   fileTail: Buffer | null;
 };
 
-function fromSummary({ fileHead, fileTail, ...row }: SummaryRow): Task {
+export function fromSummary({ fileHead, fileTail, ...row }: SummaryRow): Task {
   return {
     ...row,
     state: row.state as TaskState,
@@ -235,18 +242,18 @@ export class TaskRepository {
 
   /**
    * Moves the task to a terminal outcome if it is still in one of `fromStates` (and, when given, still held
-   * by `holder`), releasing its pin and its proplet's task count, in one statement. False when the condition
-   * did not hold: the transition was already made, by this worker earlier or by another one.
+   * by `holder`), releasing its pin and its proplet's task count, in one statement. Undefined when the
+   * condition did not hold: the transition was already made, by this worker earlier or by another one.
    */
   async finish(
     id: string,
     fromStates: readonly TaskState[],
     outcome: Outcome,
     holder?: string,
-  ): Promise<boolean> {
+  ): Promise<FinishedTask | undefined> {
     const results =
       outcome.results === undefined ? sql`results` : sql`${JSON.stringify(outcome.results)}::jsonb`;
-    const { rows } = await this.db.execute<{ id: string }>(
+    const { rows } = await this.db.execute<{ id: string; workflow_id: string | null; job_id: string | null }>(
       withRelease(
         sql`UPDATE tasks SET state = ${outcome.state}, results = ${results}, error = ${outcome.error ?? null},
               finish_time = ${outcome.finishTime.toISOString()}, updated_at = ${outcome.finishTime.toISOString()}
@@ -255,10 +262,11 @@ export class TaskRepository {
               sql`, `,
             )})
               ${holder === undefined ? sql`` : sql`AND proplet_id = ${holder}`}
-            RETURNING id`,
+            RETURNING id, workflow_id, job_id`,
       ),
     );
-    return rows.length === 1;
+    const [row] = rows;
+    return row && { id: row.id, workflowId: row.workflow_id, jobId: row.job_id };
   }
 }
 
@@ -281,5 +289,5 @@ function withRelease(change: SQL): SQL {
       UPDATE ${proplets} SET task_count = greatest(task_count - 1, 0)
       WHERE id IN (SELECT proplet_id FROM released)
     )
-    SELECT id FROM changed`;
+    SELECT * FROM changed`;
 }

@@ -42,6 +42,12 @@ export const TRANSITIONS = {
   withdraw: { from: [TaskState.Scheduled], to: TaskState.Failed },
   stop: { from: [TaskState.Running], to: TaskState.Failed },
   giveUpStart: { from: [TaskState.Scheduled], to: TaskState.Failed },
+  /** A workflow or job task whose turn has come. */
+  advance: { from: [TaskState.Pending], to: TaskState.Scheduled },
+  /** A workflow or job task that will never run. */
+  skip: { from: [TaskState.Pending], to: TaskState.Skipped },
+  /** A workflow or job task whose turn came but that cannot be started (no Wasm, say). */
+  refuse: { from: [TaskState.Pending], to: TaskState.Failed },
 } as const satisfies Record<string, { from: readonly TaskState[]; to: TaskState }>;
 
 export type TransitionName = keyof typeof TRANSITIONS;

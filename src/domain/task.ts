@@ -53,6 +53,8 @@ export interface Task {
   priority: number;
   metadata: Record<string, unknown> | null;
   halStoragePath: string | null;
+  /** Place in the list of the workflow or job it was created with. */
+  position: number | null;
   attempt: number;
   startTime: Date | null;
   finishTime: Date | null;

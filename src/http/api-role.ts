@@ -3,7 +3,9 @@ import type { RoleHandle } from '../role.ts';
 import { buildInfo } from '../observability/build-info.ts';
 import { HealthService } from '../services/health-service.ts';
 import { PropletService } from '../services/proplet-service.ts';
+import { JobService } from '../services/job-service.ts';
 import { TaskService } from '../services/task-service.ts';
+import { WorkflowService } from '../services/workflow-service.ts';
 import { createApp } from './app.ts';
 import { boundPort, closeServer, listen } from './server.ts';
 
@@ -13,8 +15,25 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
+  const tasks = new TaskService(
+    resources.tasks,
+    resources.queues,
+    resources.stoppedRuns,
+    resources.groups,
+    log,
+    config.jobExecutionMode,
+  );
   const app = createApp({
-    tasks: new TaskService(resources.tasks, resources.queues, resources.stoppedRuns, log),
+    tasks,
+    workflows: new WorkflowService(resources.groups),
+    jobs: new JobService(
+      resources.groups,
+      resources.tasks,
+      tasks,
+      resources.queues,
+      config.jobExecutionMode,
+      log,
+    ),
     proplets: new PropletService(resources.proplets, resources.liveness),
     health: new HealthService({
       postgres: () => resources.postgres.pool.query('SELECT 1'),

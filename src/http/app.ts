@@ -3,15 +3,21 @@ import type { Logger } from '../observability/logger.ts';
 import type { BuildInfo } from '../observability/build-info.ts';
 import type { HealthService } from '../services/health-service.ts';
 import type { PropletService } from '../services/proplet-service.ts';
+import type { JobService } from '../services/job-service.ts';
 import type { TaskService } from '../services/task-service.ts';
+import type { WorkflowService } from '../services/workflow-service.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { requestLog } from './request-log.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { propletRoutes } from './routes/proplet-routes.ts';
+import { jobRoutes } from './routes/job-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
+import { workflowRoutes } from './routes/workflow-routes.ts';
 
 export interface AppDependencies {
   tasks: TaskService;
+  workflows: WorkflowService;
+  jobs: JobService;
   proplets: PropletService;
   health: HealthService;
   build: BuildInfo;
@@ -28,6 +34,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(requestLog(deps.logger));
   app.use('/health', healthRoutes(deps.health, deps.build, deps.instanceId));
   app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes));
+  app.use('/workflows', workflowRoutes(deps.workflows, deps.maxBodyBytes));
+  app.use('/jobs', jobRoutes(deps.jobs, deps.maxBodyBytes));
   app.use('/proplets', propletRoutes(deps.proplets));
   app.use(notFound);
   app.use(errorHandler(deps.logger));

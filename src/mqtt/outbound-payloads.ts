@@ -32,6 +32,8 @@ export const startMessage = z.object({
   monitoring_profile: monitoringProfile.optional(),
   proplet_id: z.string().optional(),
   hal_storage_path: z.string().optional(),
+  /** Results of the task's Completed parents by id, for a task that depends on others. */
+  parent_results: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The stop command (spec §3.3.5). */
@@ -48,7 +50,11 @@ const nonEmpty = <T>(value: T | null | undefined, isEmpty: (v: T) => boolean): T
   value === null || value === undefined || isEmpty(value) ? undefined : value;
 
 /** Builds the start command for one proplet; optional keys are left out when empty, as upstream does. */
-export function buildStartMessage(task: Task, propletId: string): StartMessage {
+export function buildStartMessage(
+  task: Task,
+  propletId: string,
+  parentResults?: Record<string, unknown>,
+): StartMessage {
   return {
     id: task.id,
     name: task.name,
@@ -66,6 +72,7 @@ export function buildStartMessage(task: Task, propletId: string): StartMessage {
     monitoring_profile: task.monitoringProfile ?? undefined,
     proplet_id: propletId,
     hal_storage_path: nonEmpty(task.halStoragePath, (v) => v === ''),
+    parent_results: parentResults,
   };
 }
 

@@ -35,6 +35,12 @@ const beat = z.object({ propletId: z.string().min(1), receivedAt: z.number().int
 /** Heartbeats travel in batches gathered by the ingress (see HeartbeatBatcher). */
 const heartbeatsJob = z.object({ beats: z.array(beat).min(1) });
 
+/** A task of this workflow or job finished: its dependents may run now, or be skipped. */
+const advanceJob = z.object({
+  group: z.enum(['workflow', 'job']),
+  id: z.guid(),
+});
+
 const keepCompleted = { age: 3_600, count: 1_000 };
 const keepFailed = { age: 7 * 24 * 3_600 };
 
@@ -60,6 +66,15 @@ export const QUEUE_CATALOG = {
   },
   'task-results': {
     jobs: { result: resultJob },
+    options: {
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 250 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    },
+  },
+  'group-progress': {
+    jobs: { advance: advanceJob },
     options: {
       attempts: 20,
       backoff: { type: 'exponential', delay: 250 },

@@ -7,6 +7,9 @@ import type { Logger } from '../observability/logger.ts';
 import type { JobData } from '../queue/catalog.ts';
 import { retryLater, type RetryLater } from '../queue/queue-worker.ts';
 import type { LivenessStore } from '../coordination/liveness-store.ts';
+import type { GroupRepository } from '../db/group-repository.ts';
+import type { JobQueues } from '../queue/job-queues.ts';
+import { queueAdvanceOrWarn } from './task-queueing.ts';
 
 const FIRST_RETRY_MS = 250;
 const LONGEST_RETRY_MS = 5_000;
@@ -31,6 +34,8 @@ export class DispatchService {
     private readonly liveness: LivenessStore,
     private readonly publisher: CommandPublisher,
     private readonly startTimeoutMs: number,
+    private readonly groups: GroupRepository,
+    private readonly queues: JobQueues,
   ) {}
 
   /**
@@ -104,8 +109,12 @@ export class DispatchService {
       log.info('start dropped: the task changed state while a proplet was chosen');
       return 'dropped';
     }
+    // Upstream sends the results of finished parents along; its proplets ignore them, ours may read them.
+    const parentResults = task.dependsOn ? await this.groups.parentResults(task.dependsOn) : undefined;
     try {
-      await this.publisher.publishStart(buildStartMessage({ ...task, state: TaskState.Running }, propletId));
+      await this.publisher.publishStart(
+        buildStartMessage({ ...task, state: TaskState.Running }, propletId, parentResults),
+      );
     } catch (error) {
       if (error instanceof NotConnectedError) {
         // Nothing went out: the task may go to another proplet.
@@ -151,6 +160,9 @@ export class DispatchService {
       error,
       finishTime: new Date(),
     });
-    if (failed) log.warn({ error }, 'start timed out');
+    if (failed) {
+      log.warn({ error }, 'start timed out');
+      await queueAdvanceOrWarn(this.queues, failed, log);
+    }
   }
 }

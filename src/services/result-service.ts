@@ -3,6 +3,9 @@ import { isTerminal, TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobData } from '../queue/catalog.ts';
 import type { StoppedRuns } from '../coordination/stopped-runs.ts';
+import { groupOf } from '../domain/group.ts';
+import type { JobQueues } from '../queue/job-queues.ts';
+import { queueAdvance } from './task-queueing.ts';
 
 /**
  * Applies results published by proplets. The transition is conditional (Running, and held by the proplet
@@ -13,6 +16,7 @@ export class ResultService {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly stoppedRuns: StoppedRuns,
+    private readonly queues: JobQueues,
   ) {}
 
   async apply(result: JobData<'task-results', 'result'>, logger: Logger): Promise<void> {
@@ -36,6 +40,8 @@ export class ResultService {
     );
     if (applied) {
       log.info({ state: transition.to }, failed ? 'task failed' : 'task completed');
+      // A failure here retries the job, whose next run finds the task finished and queues this again.
+      await queueAdvance(this.queues, applied);
       return;
     }
     // A stop may have been marked while this result was on its way: this result was that run's report.
@@ -46,7 +52,11 @@ export class ResultService {
   private async whyIgnored(result: JobData<'task-results', 'result'>): Promise<string> {
     const task = await this.tasks.findSummary(result.taskId);
     if (!task) return 'unknown task';
-    if (isTerminal(task.state)) return 'the task is already finished (duplicate, or it was stopped)';
+    if (isTerminal(task.state)) {
+      // Perhaps this job's earlier run applied the result and could not queue what follows it.
+      if (groupOf(task)) await queueAdvance(this.queues, task);
+      return 'the task is already finished (duplicate, or it was stopped)';
+    }
     if (task.state !== TaskState.Running) return 'the task is not running';
     return `the task is held by proplet ${task.propletId ?? 'none'}`;
   }

@@ -7,6 +7,10 @@ import type { Logger } from '../observability/logger.ts';
 import { jobIds } from '../queue/catalog.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import type { StoppedRuns } from '../coordination/stopped-runs.ts';
+import type { GroupRepository } from '../db/group-repository.ts';
+import { groupOf } from '../domain/group.ts';
+import { isTerminal } from '../domain/task-state.ts';
+import { queueAdvanceOrWarn, queueStart } from './task-queueing.ts';
 
 export const STOPPED_BY_USER = 'stopped by user';
 
@@ -31,10 +35,27 @@ export class TaskService {
     private readonly tasks: TaskRepository,
     private readonly queues: JobQueues,
     private readonly stoppedRuns: StoppedRuns,
+    private readonly groups: GroupRepository,
     private readonly logger: Logger,
+    private readonly defaultExecutionMode: string,
   ) {}
 
-  create(task: NewTask): Promise<Task> {
+  /**
+   * A task created on its own may join a workflow or job and depend on tasks already there; a job named only
+   * here is recorded, so that it is listed.
+   */
+  async create(task: NewTask): Promise<Task> {
+    const group = groupOf(task);
+    if (task.dependsOn) {
+      if (!group) throw new ValidationError('invalid task: depends_on needs a workflow_id or a job_id');
+      const found = await this.groups.existingIn(group, task.dependsOn);
+      const missing = task.dependsOn.filter((id) => !found.has(id));
+      if (missing.length > 0)
+        throw new ValidationError(
+          `invalid task: depends_on: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in its ${group.kind}`,
+        );
+    }
+    if (group?.kind === 'job') await this.groups.ensureJob(group.id, this.defaultExecutionMode);
     return this.tasks.insert({ ...task, id: randomUUID() });
   }
 
@@ -87,6 +108,7 @@ export class TaskService {
     const task = await this.get(id);
     const problem = startProblem(task);
     if (problem) throw new ValidationError(problem);
+    await this.requireParentsFinished(task);
 
     const now = new Date();
     const scheduled = await this.tasks.schedule(id, now);
@@ -95,18 +117,25 @@ export class TaskService {
       throw new ConflictError(`task ${id} is already ${stateName(current.state).toLowerCase()}`);
     }
     try {
-      await this.queues.enqueue(
-        'task-start',
-        'start',
-        { taskId: id, attempt: scheduled.attempt, requestedAt: now.getTime() },
-        { jobId: jobIds.start(id, scheduled.attempt) },
-      );
+      await queueStart(this.queues, { id, attempt: scheduled.attempt }, now);
     } catch (error) {
       await this.tasks.unschedule(id, scheduled.attempt);
       this.logger.error({ taskId: id, err: error }, 'could not queue a start');
       throw new UnavailableError('the task queue is unavailable; the task was not started, try again');
     }
     this.logger.info({ taskId: id, attempt: scheduled.attempt }, 'task scheduled');
+  }
+
+  /** A task that depends on others runs after them (upstream: a 500 "has unmet dependencies"). */
+  private async requireParentsFinished(task: Task): Promise<void> {
+    const group = groupOf(task);
+    if (!task.dependsOn || !group) return;
+    const parents = (await this.groups.tasksOf(group)).filter((other) => task.dependsOn!.includes(other.id));
+    const unfinished = parents.filter((parent) => !isTerminal(parent.state)).map((parent) => parent.id);
+    if (unfinished.length > 0)
+      throw new ConflictError(
+        `task ${task.id} has unmet dependencies: ${unfinished.join(', ')} not finished`,
+      );
   }
 
   /**
@@ -122,13 +151,13 @@ export class TaskService {
         if (await this.stopRunning(task, outcome)) return;
       } else if (task.state === TRANSITIONS.withdraw.from[0]) {
         await this.queues.remove('task-start', jobIds.start(id, task.attempt));
-        if (
-          await this.tasks.finish(id, TRANSITIONS.withdraw.from, {
-            ...outcome,
-            state: TRANSITIONS.withdraw.to,
-          })
-        ) {
+        const withdrawn = await this.tasks.finish(id, TRANSITIONS.withdraw.from, {
+          ...outcome,
+          state: TRANSITIONS.withdraw.to,
+        });
+        if (withdrawn) {
           this.logger.info({ taskId: id }, 'scheduled task withdrawn');
+          await queueAdvanceOrWarn(this.queues, withdrawn, this.logger);
           return;
         }
       } else {
@@ -166,11 +195,12 @@ export class TaskService {
     );
     if (stopped) {
       this.logger.info({ taskId: task.id, propletId }, 'task stopped');
+      await queueAdvanceOrWarn(this.queues, stopped, this.logger);
     } else if (propletId) {
       // The run ended by itself meanwhile: its report was the one just applied, not one still to come.
       await this.stoppedRuns.unmark(task.id, propletId);
     }
-    return stopped;
+    return stopped !== undefined;
   }
 
   async results(id: string): Promise<unknown> {

@@ -27,6 +27,9 @@ const EXPECTED_FROM: Record<TransitionName, TaskState[]> = {
   withdraw: [TaskState.Scheduled],
   stop: [TaskState.Running],
   giveUpStart: [TaskState.Scheduled],
+  advance: [TaskState.Pending],
+  skip: [TaskState.Pending],
+  refuse: [TaskState.Pending],
 };
 
 describe('task states', () => {

@@ -119,6 +119,7 @@ export const createTaskBody = withoutNulCharacters.pipe(
       priority: body.priority || DEFAULT_PRIORITY,
       metadata: body.metadata ?? null,
       halStoragePath: emptyToNull(body.hal_storage_path),
+      position: null,
     })),
 );
 

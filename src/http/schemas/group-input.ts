@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { EXECUTION_MODES } from '../../domain/progression.ts';
+import type { GroupTaskInput } from '../../services/group-assembly.ts';
+import { createTaskBody } from './task-input.ts';
+import { describeIssues } from './validation.ts';
+
+/** Enough for any workflow a person writes, and a bound on what one request makes the manager hold. */
+const MAX_GROUP_TASKS = 1_000;
+
+/** Each task validated as POST /tasks validates one, with its own id kept: the others may depend on it. */
+const groupTask = z.unknown().transform((raw, ctx): GroupTaskInput => {
+  const id = z
+    .object({ id: z.union([z.literal(''), z.guid('must be a UUID')]).nullish() })
+    .safeParse(raw ?? {});
+  const task = createTaskBody.safeParse(raw);
+  if (!id.success || !task.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: describeIssues((id.success ? undefined : id.error) ?? task.error!),
+    });
+    return z.NEVER;
+  }
+  return { id: id.data.id || undefined, task: task.data };
+});
+
+const groupTasks = z
+  .array(groupTask, { message: 'must be a list of tasks' })
+  .min(1, 'must list at least one task')
+  .max(MAX_GROUP_TASKS, `must list at most ${MAX_GROUP_TASKS} tasks`);
+
+export const createWorkflowBody = z.object({ tasks: groupTasks });
+
+export const createJobBody = z.object({
+  name: z.string().max(255, 'must be at most 255 characters').nullish(),
+  tasks: groupTasks,
+  execution_mode: z
+    .union([
+      z.literal(''),
+      z.enum(EXECUTION_MODES, { message: `must be one of ${EXECUTION_MODES.join(', ')}` }),
+    ])
+    .nullish(),
+});
