@@ -245,7 +245,7 @@ describe('jobs', () => {
     });
     await api('POST', `/jobs/${jobId}/start`);
     await waitForStates({ [a]: Completed, [b]: Completed, [c]: Completed });
-    const order = startedIds().filter((id) => [a, b, c].includes(id));
+    const order = startedIds().filter((id) => [a, b, c].includes(id as typeof a));
     assert.deepEqual(order, [a, b, c]);
   });
 
