@@ -31,6 +31,17 @@ export interface Progress {
 
 const failed = (state: TaskState) => state === TaskState.Failed || state === TaskState.Interrupted;
 
+/** Dependency order among the tasks there are: a dependency on a deleted task does not hold anyone back. */
+function orderOf(tasks: readonly GroupTask[]): GroupTask[] {
+  const ids = new Set(tasks.map((task) => task.id));
+  const present = tasks.map((task) => ({
+    ...task,
+    dependsOn: (task.dependsOn ?? []).filter((parent) => ids.has(parent)),
+  }));
+  const original = new Map(tasks.map((task) => [task.id, task]));
+  return topologicalOrder(present).map((task) => original.get(task.id)!);
+}
+
 /** A failure handler runs because something failed, so fail-fast leaves it alone. */
 const handlesFailure = (task: GroupTask) => task.runIf === 'failure';
 
@@ -63,7 +74,10 @@ function parentsIn(order: readonly GroupTask[], mode: ExecutionMode) {
  */
 export function decideProgress(group: Group): Progress {
   const progress: Progress = { start: [], skip: [], stop: [] };
-  const state = new Map(group.tasks.map((task) => [task.id, task.state]));
+  const state = new Map<string, TaskState>(group.tasks.map((task) => [task.id, task.state]));
+  // A parent deleted since is finished for good, and not Completed: its dependents are skipped.
+  for (const task of group.tasks)
+    for (const parent of task.dependsOn ?? []) if (!state.has(parent)) state.set(parent, TaskState.Skipped);
   const jobFailed = group.failFast && group.tasks.some((task) => failed(task.state));
 
   if (jobFailed) {
@@ -78,7 +92,7 @@ export function decideProgress(group: Group): Progress {
     }
   }
 
-  for (const { task, waitsFor, parents } of parentsIn(topologicalOrder(group.tasks), group.mode)) {
+  for (const { task, waitsFor, parents } of parentsIn(orderOf(group.tasks), group.mode)) {
     if (state.get(task.id) !== TaskState.Pending || waitsFor.length === 0) continue;
     if (!waitsFor.every((id) => isTerminal(state.get(id) ?? TaskState.Pending))) continue;
     const parentStates = parents.map((id) => state.get(id)!);
@@ -98,7 +112,7 @@ export function decideProgress(group: Group): Progress {
 
 /** The tasks a job's start runs first: those that wait for nothing (in a sequential job, the first one). */
 export function entryTasks(group: Pick<Group, 'tasks' | 'mode'>): string[] {
-  return parentsIn(topologicalOrder(group.tasks), group.mode)
+  return parentsIn(orderOf(group.tasks), group.mode)
     .filter(({ waitsFor }) => waitsFor.length === 0)
     .map(({ task }) => task.id);
 }

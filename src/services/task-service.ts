@@ -101,6 +101,8 @@ export class TaskService {
       // The scheduler drops a start whose task is gone; removing the job only saves it the lookup.
       await this.queues.remove('task-start', jobIds.start(id, deleted.attempt)).catch(() => false);
     }
+    // Its dependents, if any, will never see it finish: they are skipped.
+    await queueAdvanceOrWarn(this.queues, deleted, this.logger);
   }
 
   /** Validates, marks the task Scheduled and queues its start (Decision 4): no proplet needs to be alive now. */

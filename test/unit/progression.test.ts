@@ -95,4 +95,10 @@ describe('workflow and job progression', () => {
     );
     assert.deepEqual(progress, { start: ['c'], skip: [], stop: [] });
   });
+
+  it('skips the dependents of a deleted parent instead of waiting for it forever', () => {
+    const progress = decideProgress(workflow(task('a', Completed), task('b', Pending, ['a', 'gone'])));
+    assert.deepEqual(progress, { start: [], skip: ['b'], stop: [] });
+    assert.deepEqual(entryTasks({ tasks: [task('b', Pending, ['gone'])], mode: 'parallel' }), []);
+  });
 });
