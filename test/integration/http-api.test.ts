@@ -150,6 +150,23 @@ describe('tasks API', () => {
     );
   });
 
+  it('serves the metadata filter from its GIN index', async () => {
+    const client = await harness.manager.resources.postgres.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // With a handful of rows the planner would rightly scan; the question is whether the index can serve it.
+      await client.query('SET LOCAL enable_seqscan = off');
+      const plan = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT id FROM tasks WHERE metadata @> $1::jsonb`,
+        [JSON.stringify({ team: 'a' })],
+      );
+      assert.match(plan.rows.map((row) => row['QUERY PLAN']).join('\n'), /idx_tasks_metadata/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
   it('shows the same redacted file in lists as on the task, whatever the file size', async () => {
     const tag = randomUUID();
     for (const size of [1, 8, 15, 16, 17, 18, 19, 20, 31, 100, 4099]) {
