@@ -8,6 +8,7 @@ import { connectPostgres, poolConfig, type PostgresHandle } from './db/connectio
 import { PostgresIngressSlots } from './db/postgres-ingress-slots.ts';
 import { PostgresLivenessStore } from './db/postgres-liveness-store.ts';
 import { PostgresStoppedRuns } from './db/postgres-stopped-runs.ts';
+import { MetricsRepository } from './db/metrics-repository.ts';
 import { PropletRepository } from './db/proplet-repository.ts';
 import { TaskRepository } from './db/task-repository.ts';
 import { CommandPublisher } from './mqtt/command-publisher.ts';
@@ -37,6 +38,7 @@ export class Resources {
   private publisherClient?: MqttClient;
   private taskRepository?: TaskRepository;
   private propletRepository?: PropletRepository;
+  private metricsRepository?: MetricsRepository;
   private livenessStore?: LivenessStore;
   private commandPublisher?: CommandPublisher;
   private stoppedRunMarks?: StoppedRuns;
@@ -91,6 +93,10 @@ export class Resources {
 
   get proplets(): PropletRepository {
     return (this.propletRepository ??= new PropletRepository(this.postgres.db));
+  }
+
+  get metrics(): MetricsRepository {
+    return (this.metricsRepository ??= new MetricsRepository(this.postgres.db));
   }
 
   get liveness(): LivenessStore {

@@ -57,6 +57,8 @@ export interface Config {
   queuePrefix: string;
   propletAliveTimeoutMs: number;
   startTimeoutMs: number;
+  /** Bounds of the stored metrics samples: their age, and how many per task and per proplet. */
+  metrics: { retentionMs: number; maxSamples: number };
 }
 
 export class ConfigError extends Error {
@@ -129,6 +131,7 @@ export function loadConfig(
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
+    metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
   };
 }
 
