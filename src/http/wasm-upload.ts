@@ -19,6 +19,7 @@ export function wasmUploadProblem(filename: string, bytes: Buffer): string | und
 
 const notMultipart = () =>
   new ValidationError(`invalid upload: expected a multipart/form-data body with a '${UPLOAD_PART}' part`);
+const malformed = () => new ValidationError('invalid upload: malformed multipart body');
 const tooLarge = (maxBytes: number) =>
   new PayloadTooLargeError(`request body too large: an upload may be at most ${maxBytes} bytes`);
 
@@ -34,7 +35,7 @@ export function readWasmUpload(req: Request, maxBytes: number): Promise<Buffer> 
   try {
     parser = busboy({
       headers: req.headers,
-      limits: { ...OTHER_PARTS, files: 1, fileSize: maxBytes },
+      limits: { ...OTHER_PARTS, fileSize: maxBytes },
     });
   } catch {
     // Not multipart at all, or without a boundary.
@@ -63,6 +64,8 @@ export function readWasmUpload(req: Request, maxBytes: number): Promise<Buffer> 
     req.on('error', (error) => fail(error));
 
     parser.on('file', (name, stream, info) => {
+      // A form cut short ends its file streams with an error; the parser reports the same one.
+      stream.on('error', () => fail(malformed()));
       if (name !== UPLOAD_PART || upload) {
         stream.resume();
         return;
@@ -79,7 +82,7 @@ export function readWasmUpload(req: Request, maxBytes: number): Promise<Buffer> 
           new ValidationError(`invalid upload: the '${UPLOAD_PART}' part must be a file, with a file name`),
         );
     });
-    parser.on('error', () => fail(new ValidationError('invalid upload: malformed multipart body')));
+    parser.on('error', () => fail(malformed()));
     parser.on('close', () => {
       if (settled) return;
       if (!upload) {
