@@ -82,7 +82,7 @@ const figure = metricNumber.nullish().transform((value) => value ?? 0);
 const optionalFigure = metricNumber.nullish().transform((value) => value ?? undefined);
 
 /** When the sample was taken (ms); undefined when absent or unreadable: the receive time stands in. */
-const sampleTime = z.unknown().transform(parseMetricTimestamp);
+const sampleTime = z.unknown().transform(parseMetricTimestamp).optional();
 
 export const taskMetricsPayload = z.object({
   task_id: z.guid(),

@@ -76,7 +76,9 @@ describe('PUT /tasks/{id}/upload', () => {
       { name: 'file', bytes: add, filename: 'add.wasm' },
     ]);
     assert.equal(uploaded.status, 200);
-    assert.equal((await harness.manager.resources.tasks.findById(id))?.file?.equals(add), true);
+    const stored = (await harness.manager.resources.tasks.findById(id))?.file;
+    assert.ok(stored);
+    assert.deepEqual(Buffer.from(stored), add);
   });
 
   it('keeps the schedule and every other field', async () => {
