@@ -182,7 +182,7 @@ describe('PUT /tasks/{id}/upload', () => {
           controller.close();
         },
       }),
-    } as RequestInit);
+    });
     assert.equal(chunked.status, 413);
     assert.equal((await api('GET', `/tasks/${id}`)).status, 200);
   });
