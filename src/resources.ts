@@ -9,6 +9,7 @@ import { PostgresIngressSlots } from './db/postgres-ingress-slots.ts';
 import { PostgresLivenessStore } from './db/postgres-liveness-store.ts';
 import { PostgresStoppedRuns } from './db/postgres-stopped-runs.ts';
 import { GroupRepository } from './db/group-repository.ts';
+import { MetricsRepository } from './db/metrics-repository.ts';
 import { PropletRepository } from './db/proplet-repository.ts';
 import { TaskRepository } from './db/task-repository.ts';
 import { CommandPublisher } from './mqtt/command-publisher.ts';
@@ -39,6 +40,7 @@ export class Resources {
   private taskRepository?: TaskRepository;
   private propletRepository?: PropletRepository;
   private groupRepository?: GroupRepository;
+  private metricsRepository?: MetricsRepository;
   private livenessStore?: LivenessStore;
   private commandPublisher?: CommandPublisher;
   private stoppedRunMarks?: StoppedRuns;
@@ -97,6 +99,10 @@ export class Resources {
 
   get groups(): GroupRepository {
     return (this.groupRepository ??= new GroupRepository(this.postgres.db));
+  }
+
+  get metrics(): MetricsRepository {
+    return (this.metricsRepository ??= new MetricsRepository(this.postgres.db));
   }
 
   get liveness(): LivenessStore {

@@ -9,6 +9,7 @@ import {
 } from '../src/mqtt/client.ts';
 import { HeartbeatBatcher } from '../src/mqtt/heartbeat-batcher.ts';
 import { attachRoute, waitUntilDrained } from '../src/mqtt/ingress-session.ts';
+import { MetricsBatcher } from '../src/mqtt/metrics-batcher.ts';
 import { PropletMessageRouter } from '../src/mqtt/proplet-message-router.ts';
 import { channelBase, ingressSubscriptions, legacyIngressSubscription } from '../src/mqtt/topics.ts';
 import type { Resources } from '../src/resources.ts';
@@ -16,6 +17,8 @@ import type { RoleHandle } from '../src/role.ts';
 
 /** Up to 500 heartbeats per job, sent at most 50 ms after the first; 100,000 kept while Redis is away. */
 const HEARTBEAT_BATCH = { maxBatch: 500, maxDelayMs: 50, maxBuffered: 100_000 };
+/** Samples are larger than beats and nobody waits on them: smaller jobs, sent up to 200 ms late. */
+const METRICS_BATCH = { maxBatch: 200, maxDelayMs: 200, maxBuffered: 20_000 };
 /** A slot lease lapses 15 s after its holder last renewed it; holders renew every 5 s. */
 const SLOT_LEASE_MS = 15_000;
 const RENEW_EVERY_MS = SLOT_LEASE_MS / 3;
@@ -71,7 +74,12 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     flush: (beats) => resources.queues.enqueue('proplet-liveness', 'heartbeats', { beats }),
     logger,
   });
-  const router = new PropletMessageRouter(base, resources.queues, heartbeats, logger);
+  const metrics = new MetricsBatcher({
+    ...METRICS_BATCH,
+    flush: (samples) => resources.queues.enqueue('metrics', 'samples', samples),
+    logger,
+  });
+  const router = new PropletMessageRouter(base, resources.queues, heartbeats, logger, metrics);
   const route = (topic: string, payload: Buffer, receivedAt: number) =>
     router.route(topic, payload, receivedAt);
   const slots = resources.ingressSlots(SLOT_LEASE_MS);
@@ -231,12 +239,12 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       await closeClient(live);
       if (held) {
         await closeClient(held.client);
-        await heartbeats.drain();
+        await Promise.all([heartbeats.drain(), metrics.drain()]);
         // The session stays in the broker for whoever takes the slot next: this instance after a restart,
         // or another one adopting it.
         await slots.release(held.slot, token).catch(() => undefined);
       } else {
-        await heartbeats.drain();
+        await Promise.all([heartbeats.drain(), metrics.drain()]);
       }
     },
   };

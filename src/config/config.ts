@@ -59,6 +59,8 @@ export interface Config {
   propletAliveTimeoutMs: number;
   startTimeoutMs: number;
   jobExecutionMode: ExecutionMode;
+  /** Bounds of the stored metrics samples: their age, and how many per task and per proplet. */
+  metrics: { retentionMs: number; maxSamples: number };
 }
 
 export class ConfigError extends Error {
@@ -132,6 +134,7 @@ export function loadConfig(
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
     jobExecutionMode: e.MANAGER_JOB_EXECUTION_MODE,
+    metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
   };
 }
 

@@ -85,6 +85,10 @@ export const environmentSchema = z.object({
   /** How a job runs when it was created without an execution_mode (upstream: JOB_EXECUTION_MODE). */
   MANAGER_JOB_EXECUTION_MODE: z.enum(EXECUTION_MODES).default('parallel'),
   MANAGER_SHUTDOWN_TIMEOUT: durationMs('30s'),
+  /** Task and proplet metrics samples older than this are deleted. */
+  MANAGER_METRICS_RETENTION: durationMs('24h'),
+  /** Samples kept per task and per proplet, the newest. */
+  MANAGER_METRICS_MAX_SAMPLES: integerIn(1000, 1, 1_000_000),
   /**
    * Reference proplets to run inside the manager process, on its tenant and channel. Default 1 when the
    * broker is embedded (a first run with nothing installed), else 0.

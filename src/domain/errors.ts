@@ -29,3 +29,9 @@ export class UnavailableError extends DomainError {
   override name = 'UnavailableError';
   readonly status = 503;
 }
+
+/** A request body beyond what the manager accepts (413). */
+export class PayloadTooLargeError extends DomainError {
+  override name = 'PayloadTooLargeError';
+  readonly status = 413;
+}

@@ -2,6 +2,7 @@ import type { Resources } from '../resources.ts';
 import type { RoleHandle } from '../role.ts';
 import { buildInfo } from '../observability/build-info.ts';
 import { HealthService } from '../services/health-service.ts';
+import { MetricsService } from '../services/metrics-service.ts';
 import { PropletService } from '../services/proplet-service.ts';
 import { JobService } from '../services/job-service.ts';
 import { TaskService } from '../services/task-service.ts';
@@ -40,6 +41,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
       // Without a Redis, queues live in Postgres: its check covers them.
       ...(config.queueStore === 'redis' ? { redis: () => resources.redis.ping() } : {}),
     }),
+    metrics: new MetricsService(resources.metrics, config.metrics, log),
     build: buildInfo(),
     instanceId: config.mqtt.entityId,
     maxBodyBytes: MAX_BODY_BYTES,

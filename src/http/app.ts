@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Logger } from '../observability/logger.ts';
 import type { BuildInfo } from '../observability/build-info.ts';
 import type { HealthService } from '../services/health-service.ts';
+import type { MetricsService } from '../services/metrics-service.ts';
 import type { PropletService } from '../services/proplet-service.ts';
 import type { JobService } from '../services/job-service.ts';
 import type { TaskService } from '../services/task-service.ts';
@@ -9,6 +10,7 @@ import type { WorkflowService } from '../services/workflow-service.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { requestLog } from './request-log.ts';
 import { healthRoutes } from './routes/health-routes.ts';
+import { metricsRoutes } from './routes/metrics-routes.ts';
 import { propletRoutes } from './routes/proplet-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
@@ -20,6 +22,7 @@ export interface AppDependencies {
   jobs: JobService;
   proplets: PropletService;
   health: HealthService;
+  metrics: MetricsService;
   build: BuildInfo;
   /** Reported as `instance_id` by /health, as upstream does with its entity id. */
   instanceId: string;
@@ -37,6 +40,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/workflows', workflowRoutes(deps.workflows, deps.maxBodyBytes));
   app.use('/jobs', jobRoutes(deps.jobs, deps.maxBodyBytes));
   app.use('/proplets', propletRoutes(deps.proplets));
+  // Mounted at the root: the metrics of tasks and of proplets are one concern, under both resources.
+  app.use(metricsRoutes(deps.metrics));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,98 +1,15 @@
-import type { Logger } from '../observability/logger.ts';
-
-const MAX_RETRY_DELAY_MS = 2_000;
+import { Batcher, type BatcherOptions } from './batcher.ts';
 
 export interface Beat {
   propletId: string;
   receivedAt: number;
 }
 
-export interface HeartbeatBatcherOptions {
-  /** Sends one batch on; rejects when it could not (the batch is then kept and sent again). */
-  flush: (beats: Beat[]) => Promise<void>;
-  maxBatch: number;
-  maxDelayMs: number;
-  /** Beats kept while flushing fails; the oldest go first, as a newer beat of the same proplet supersedes them. */
-  maxBuffered: number;
-  logger: Logger;
-}
+export type HeartbeatBatcherOptions = Omit<BatcherOptions<Beat>, 'what'>;
 
-/**
- * Gathers heartbeats into batches, so a fleet beating 1,000 times a second costs a few queue jobs a second
- * instead of a thousand. Heartbeats are soft state: each proplet beats again within its interval, so a batch
- * lost with a crashing ingress costs nothing, and they are acknowledged to the broker before being flushed.
- */
-export class HeartbeatBatcher {
-  private buffer: Beat[] = [];
-  private timer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
-  private failures = 0;
-  private closed = false;
-
-  constructor(private readonly options: HeartbeatBatcherOptions) {}
-
-  add(beat: Beat): void {
-    this.buffer.push(beat);
-    if (this.buffer.length > this.options.maxBuffered) {
-      const dropped = this.buffer.length - this.options.maxBuffered;
-      this.buffer.splice(0, dropped);
-      this.options.logger.warn({ dropped }, 'heartbeat buffer full: oldest heartbeats dropped');
-    }
-    if (this.buffer.length >= this.options.maxBatch) this.kick(0);
-    else this.kick(this.options.maxDelayMs);
-  }
-
-  /** Sends what is buffered, once; used at shutdown, when what cannot be sent is not worth waiting for. */
-  async drain(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.flushing;
-    try {
-      while (this.buffer.length > 0) await this.flushOnce();
-    } catch (error) {
-      this.options.logger.warn(
-        { err: error, dropped: this.buffer.length },
-        'heartbeats not queued at shutdown',
-      );
-      this.buffer = [];
-    }
-  }
-
-  private kick(delayMs: number): void {
-    if (this.flushing || this.closed) return;
-    if (this.timer && delayMs > 0) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flushing = this.flushOnce()
-        .then(() => {
-          this.failures = 0;
-        })
-        .catch((error: unknown) => {
-          this.failures++;
-          this.options.logger.warn(
-            { err: error, buffered: this.buffer.length },
-            'could not queue heartbeats; retrying',
-          );
-        })
-        .finally(() => {
-          this.flushing = undefined;
-          if (this.buffer.length === 0) return;
-          const full = this.buffer.length >= this.options.maxBatch && this.failures === 0;
-          this.kick(full ? 0 : Math.min(this.options.maxDelayMs * 2 ** this.failures, MAX_RETRY_DELAY_MS));
-        });
-    }, delayMs);
-  }
-
-  private async flushOnce(): Promise<void> {
-    const batch = this.buffer.splice(0, this.options.maxBatch);
-    if (batch.length === 0) return;
-    try {
-      await this.options.flush(batch);
-    } catch (error) {
-      this.buffer.unshift(...batch);
-      throw error;
-    }
+/** Heartbeats in batches (see Batcher): a newer beat of the same proplet supersedes a dropped one. */
+export class HeartbeatBatcher extends Batcher<Beat> {
+  constructor(options: HeartbeatBatcherOptions) {
+    super({ ...options, what: 'heartbeats' });
   }
 }

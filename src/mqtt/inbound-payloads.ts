@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseMetricTimestamp } from './metric-timestamp.ts';
 
 /** Proplet ids are MQTT client ids; bounded so a hostile payload cannot bloat keys and rows. */
 const propletId = z.string().trim().min(1).max(255);
@@ -53,9 +54,73 @@ export const resultPayload = z.object({
   error: z.string().nullish(),
 });
 
+/** More keys than any proplet sends: a metrics object beyond it is hostile or broken, not a sample. */
+export const MAX_METRIC_KEYS = 32;
+
+/** Counted before anything else is looked at, so a huge object is refused without validating each key. */
+const boundedObject = z
+  .record(z.string(), z.unknown(), { message: 'must be a JSON object' })
+  .refine((value) => Object.keys(value).length <= MAX_METRIC_KEYS, {
+    message: `must have at most ${MAX_METRIC_KEYS} keys`,
+  });
+
+const metricNumber = z.number({ message: 'must be a number' }).finite();
+
+/** Rust writes an absent Option as null; such a metric is left out, as if it had not been sent. */
+const numericMetrics = boundedObject
+  .pipe(z.record(z.string().min(1).max(64), metricNumber.nullable()))
+  .transform(
+    (metrics) =>
+      Object.fromEntries(Object.entries(metrics).filter(([, value]) => value !== null)) as Record<
+        string,
+        number
+      >,
+  );
+
+/** Upstream reads a missing figure as 0; so do we, so that every sample has the same shape. */
+const figure = metricNumber.nullish().transform((value) => value ?? 0);
+const optionalFigure = metricNumber.nullish().transform((value) => value ?? undefined);
+
+/** When the sample was taken (ms); undefined when absent or unreadable: the receive time stands in. */
+const sampleTime = z.unknown().transform(parseMetricTimestamp).optional();
+
+export const taskMetricsPayload = z.object({
+  task_id: z.guid(),
+  proplet_id: propletId,
+  metrics: numericMetrics,
+  aggregated: numericMetrics.nullish().transform((value) => value ?? undefined),
+  timestamp: sampleTime,
+});
+
+export const propletMetricsPayload = z.object({
+  proplet_id: propletId,
+  namespace: z
+    .string()
+    .max(255)
+    .nullish()
+    .transform((value) => value ?? ''),
+  timestamp: sampleTime,
+  // Keys other than these are dropped: only what the API shows is stored.
+  cpu_metrics: boundedObject.pipe(
+    z.object({ user_seconds: figure, system_seconds: figure, percent: figure }),
+  ),
+  memory_metrics: boundedObject.pipe(
+    z.object({
+      rss_bytes: figure,
+      heap_alloc_bytes: figure,
+      heap_sys_bytes: figure,
+      heap_inuse_bytes: figure,
+      container_usage_bytes: optionalFigure,
+      container_limit_bytes: optionalFigure,
+    }),
+  ),
+});
+
 export type DiscoveryPayload = z.infer<typeof discoveryPayload>;
 export type HeartbeatPayload = z.infer<typeof heartbeatPayload>;
 export type ResultPayload = z.infer<typeof resultPayload>;
+export type TaskMetricsPayload = z.infer<typeof taskMetricsPayload>;
+export type PropletMetricsPayload = z.infer<typeof propletMetricsPayload>;
 
 /** Drops keys whose value is undefined, so stored metadata omits what the proplet did not send. */
 export function compactMetadata(metadata: Record<string, unknown>): Record<string, unknown> {

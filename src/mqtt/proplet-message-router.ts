@@ -3,13 +3,23 @@ import { mqttMessagesIn, mqttMessagesRejected } from '../observability/metrics.t
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import type { HeartbeatBatcher } from './heartbeat-batcher.ts';
-import { compactMetadata, discoveryPayload, heartbeatPayload, resultPayload } from './inbound-payloads.ts';
+import {
+  compactMetadata,
+  discoveryPayload,
+  heartbeatPayload,
+  propletMetricsPayload,
+  resultPayload,
+  taskMetricsPayload,
+} from './inbound-payloads.ts';
+import type { MetricsBatcher } from './metrics-batcher.ts';
 import { PROPLET_TOPICS, propletTopicKind, type PropletTopicKind } from './topics.ts';
 
 const SCHEMAS = {
   create: discoveryPayload,
   alive: heartbeatPayload,
   results: resultPayload,
+  taskMetrics: taskMetricsPayload,
+  propletMetrics: propletMetricsPayload,
 } as const satisfies Record<PropletTopicKind, z.ZodType>;
 
 /**
@@ -22,6 +32,7 @@ export class PropletMessageRouter {
     private readonly queues: JobQueues,
     private readonly heartbeats: HeartbeatBatcher,
     private readonly logger: Logger,
+    private readonly metrics: MetricsBatcher,
   ) {}
 
   async route(topic: string, payload: Buffer, receivedAt = Date.now()): Promise<void> {
@@ -71,6 +82,33 @@ export class PropletMessageRouter {
           results: data.results ?? null,
           error: data.error ?? null,
           receivedAt,
+        });
+        return;
+      }
+      // Samples are soft state, as heartbeats are: batched, and acknowledged before they are queued.
+      case 'taskMetrics': {
+        const data = parsed.data as z.infer<typeof taskMetricsPayload>;
+        this.metrics.add({
+          task: {
+            taskId: data.task_id,
+            propletId: data.proplet_id,
+            metrics: data.metrics,
+            aggregated: data.aggregated,
+            at: data.timestamp ?? receivedAt,
+          },
+        });
+        return;
+      }
+      case 'propletMetrics': {
+        const data = parsed.data as z.infer<typeof propletMetricsPayload>;
+        this.metrics.add({
+          proplet: {
+            propletId: data.proplet_id,
+            namespace: data.namespace,
+            cpu: data.cpu_metrics,
+            memory: compactMetadata(data.memory_metrics) as Record<string, number>,
+            at: data.timestamp ?? receivedAt,
+          },
         });
         return;
       }

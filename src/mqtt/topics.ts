@@ -3,6 +3,8 @@ export const PROPLET_TOPICS = {
   create: 'control/proplet/create',
   alive: 'control/proplet/alive',
   results: 'control/proplet/results',
+  taskMetrics: 'control/proplet/task_metrics',
+  propletMetrics: 'control/proplet/metrics',
 } as const;
 
 export const MANAGER_TOPICS = {
@@ -32,7 +34,8 @@ export function propletTopicKind(base: string, topic: string): PropletTopicKind 
  *   away, so none is lost.
  * - live: heartbeats and last wills, on a clean session. A heartbeat only means something when it is
  *   fresh: replayed from a session after a manager restart, it would make a proplet that died meanwhile
- *   look alive. Missed ones cost nothing; the alive timeout stands in for a missed last will.
+ *   look alive. Missed ones cost nothing; the alive timeout stands in for a missed last will. Metrics
+ *   samples too: they are periodic, a missed one costs nothing and a replayed backlog is worthless.
  */
 export function ingressSubscriptions(
   base: string,
@@ -43,7 +46,11 @@ export function ingressSubscriptions(
     subscription(`${base}/${PROPLET_TOPICS[kind]}`, group, shared);
   return {
     durable: [topic(shareGroup, 'create'), topic(shareGroup, 'results')],
-    live: [topic(`${shareGroup}-live`, 'alive')],
+    live: [
+      topic(`${shareGroup}-live`, 'alive'),
+      topic(`${shareGroup}-live`, 'taskMetrics'),
+      topic(`${shareGroup}-live`, 'propletMetrics'),
+    ],
   };
 }
 

@@ -41,6 +41,28 @@ const advanceJob = z.object({
   id: z.guid(),
 });
 
+const metricsObject = z.record(z.string(), z.number());
+/** A sample as the ingress read it; `at` is when it was taken (ms), or received when it did not say. */
+const taskMetricsSample = z.object({
+  taskId: z.guid(),
+  propletId: z.string().min(1),
+  metrics: metricsObject,
+  aggregated: metricsObject.optional(),
+  at: z.number().int().nonnegative(),
+});
+const propletMetricsSample = z.object({
+  propletId: z.string().min(1),
+  namespace: z.string(),
+  cpu: metricsObject,
+  memory: metricsObject,
+  at: z.number().int().nonnegative(),
+});
+/** Metrics samples travel in batches gathered by the ingress, as heartbeats do. */
+const metricsSamplesJob = z.object({
+  task: z.array(taskMetricsSample),
+  proplet: z.array(propletMetricsSample),
+});
+
 const keepCompleted = { age: 3_600, count: 1_000 };
 const keepFailed = { age: 7 * 24 * 3_600 };
 
@@ -92,6 +114,16 @@ export const QUEUE_CATALOG = {
       removeOnFail: { count: 1_000 },
     },
   },
+  metrics: {
+    jobs: { samples: metricsSamplesJob, prune: z.object({}) },
+    // Samples are many and periodic: keep none once written, and few that failed.
+    options: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: true,
+      removeOnFail: { count: 100 },
+    },
+  },
 } as const satisfies Record<string, { jobs: Record<string, z.ZodType>; options: JobsOptions }>;
 
 export type QueueName = keyof typeof QUEUE_CATALOG;
@@ -101,6 +133,10 @@ export type JobData<Q extends QueueName, N extends JobName<Q>> = z.infer<
 >;
 
 export const QUEUE_NAMES = Object.keys(QUEUE_CATALOG) as QueueName[];
+
+export type TaskMetricsSample = z.infer<typeof taskMetricsSample>;
+export type PropletMetricsSample = z.infer<typeof propletMetricsSample>;
+export type MetricsSamples = z.infer<typeof metricsSamplesJob>;
 
 /** Deterministic ids: a repeated request or a redelivered message never adds a second job. */
 export const jobIds = {

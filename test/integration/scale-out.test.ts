@@ -150,9 +150,13 @@ describe('migrations', () => {
           [
             'coordination_cursors',
             'ingress_slots',
+            'invocation_results',
+            'jobs',
             'proplet_liveness',
+            'proplet_metrics',
             'proplets',
             'stopped_runs',
+            'task_metrics',
             'task_proplets',
             'tasks',
           ],

@@ -150,9 +150,12 @@ describe('loadConfig', () => {
         MANAGER_START_TIMEOUT: '1m30s',
         MANAGER_QUEUE_PREFIX: '{pm}:test',
         MANAGER_LOG_LEVEL: 'debug',
+        MANAGER_METRICS_RETENTION: '2h',
+        MANAGER_METRICS_MAX_SAMPLES: '50',
       },
       workDir(),
     );
+    assert.deepEqual(config.metrics, { retentionMs: 7_200_000, maxSamples: 50 });
     assert.equal(config.instanceId, 'manager-7');
     assert.deepEqual(config.http, { host: '0.0.0.0', port: 8080 });
     assert.equal(config.mqtt.qos, 2);
@@ -240,6 +243,9 @@ describe('loadConfig', () => {
       ['MANAGER_REDIS_URL', 'http://127.0.0.1:6379'],
       ['MANAGER_POSTGRES_SSLMODE', 'sometimes'],
       ['MANAGER_HTTP_HOST', '   '],
+      ['MANAGER_METRICS_RETENTION', 'a day'],
+      ['MANAGER_METRICS_MAX_SAMPLES', '0'],
+      ['MANAGER_METRICS_MAX_SAMPLES', 'many'],
     ];
     for (const [variable, value] of cases) {
       it(`${variable}='${value}'`, () => {

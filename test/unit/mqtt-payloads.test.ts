@@ -352,12 +352,13 @@ describe('topics', () => {
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/create'), 'create');
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/alive'), 'alive');
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/results'), 'results');
+    assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/task_metrics'), 'taskMetrics');
+    assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/metrics'), 'propletMetrics');
   });
 
   it('ignores other proplet topics', () => {
     for (const topic of [
-      'm/T/c/C/control/proplet/metrics',
-      'm/T/c/C/control/proplet/task_metrics',
+      'm/T/c/C/control/proplet/metrics/extra',
       'm/T/c/C/control/proplet/invoke_results',
       'm/T/c/C/control/proplet/results/extra',
       'm/T/c/C/control/manager/start',
@@ -379,13 +380,17 @@ describe('topics', () => {
     }
   });
 
-  it('subscribes through MQTT 5 shared subscriptions: discovery and results durable, heartbeats live', () => {
+  it('subscribes through MQTT 5 shared subscriptions: discovery and results durable, heartbeats and metrics live', () => {
     assert.deepEqual(ingressSubscriptions(base, 'propeller-ingress'), {
       durable: [
         '$share/propeller-ingress/m/T/c/C/control/proplet/create',
         '$share/propeller-ingress/m/T/c/C/control/proplet/results',
       ],
-      live: ['$share/propeller-ingress-live/m/T/c/C/control/proplet/alive'],
+      live: [
+        '$share/propeller-ingress-live/m/T/c/C/control/proplet/alive',
+        '$share/propeller-ingress-live/m/T/c/C/control/proplet/task_metrics',
+        '$share/propeller-ingress-live/m/T/c/C/control/proplet/metrics',
+      ],
     });
   });
 });

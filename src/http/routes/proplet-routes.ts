@@ -4,16 +4,9 @@ import type { PropletService, PropletStatus } from '../../services/proplet-servi
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
 import { requireNonEmpty, requireUuid } from '../schemas/ids.ts';
-import { parsePage, type Page } from '../schemas/pagination.ts';
+import { parseOpenPage } from '../schemas/pagination.ts';
+import { propletSdf } from '../schemas/proplet-sdf.ts';
 import { toPropletJson } from '../schemas/proplet-view.ts';
-
-/** Lists other than tasks accept any limit upstream; a larger one is served as the largest page we send. */
-const PAGE_BOUNDS = { minLimit: 0, maxLimit: Number.MAX_SAFE_INTEGER };
-const LARGEST_PAGE = 1_000;
-
-function clamp(page: Page): Page {
-  return { ...page, limit: Math.min(page.limit, LARGEST_PAGE) };
-}
 
 function parseStatus(raw: unknown): PropletStatus | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -28,7 +21,7 @@ export function propletRoutes(proplets: PropletService): Router {
     .route('/')
     .get(
       handle(async (req, res) => {
-        const page = clamp(parsePage(req.query, PAGE_BOUNDS));
+        const page = parseOpenPage(req.query);
         const status = parseStatus(req.query.status);
         const { proplets: found, total } = await proplets.list({ ...page, status });
         res.json({ ...page, total, proplets: found.map(toPropletJson) });
@@ -52,11 +45,20 @@ export function propletRoutes(proplets: PropletService): Router {
     .all(methodNotAllowed);
 
   router
+    .route('/:propletId/sdf')
+    .get(
+      handle(async (req, res) => {
+        res.json(propletSdf(await proplets.get(requireUuid(req.params.propletId, 'proplet id'))));
+      }),
+    )
+    .all(methodNotAllowed);
+
+  router
     .route('/:propletId/alive-history')
     .get(
       handle(async (req, res) => {
         const id = requireNonEmpty(req.params.propletId, 'proplet id');
-        const page = clamp(parsePage(req.query, PAGE_BOUNDS));
+        const page = parseOpenPage(req.query);
         const { history, total } = await proplets.aliveHistory(id, page);
         res.json({ ...page, total, history: history.map((at) => at.toISOString()) });
       }),

@@ -9,6 +9,7 @@ import { parsePage } from '../schemas/pagination.ts';
 import { createTaskBody, updateTaskBody } from '../schemas/task-input.ts';
 import { toTaskJson } from '../schemas/task-view.ts';
 import { parseOrThrow } from '../schemas/validation.ts';
+import { readWasmUpload } from '../wasm-upload.ts';
 
 export function taskRoutes(tasks: TaskService, maxBodyBytes: number): Router {
   const router = Router();
@@ -51,6 +52,18 @@ export function taskRoutes(tasks: TaskService, maxBodyBytes: number): Router {
       handle(async (req, res) => {
         await tasks.delete(requireUuid(req.params.taskId, 'task id'));
         res.status(204).end();
+      }),
+    )
+    .all(methodNotAllowed);
+
+  router
+    .route('/:taskId/upload')
+    .put(
+      handle(async (req, res) => {
+        const id = requireUuid(req.params.taskId, 'task id');
+        // Only the file: an upload leaves the schedule and every other field as they are.
+        const file = await readWasmUpload(req, maxBodyBytes);
+        res.json(toTaskJson(await tasks.update(id, { file })));
       }),
     )
     .all(methodNotAllowed);

@@ -33,3 +33,13 @@ export function parsePage(
     throw new ValidationError('invalid query parameters: offset is too large');
   return { offset, limit };
 }
+
+/** Lists other than tasks accept any limit upstream; a larger one is served as the largest page we send. */
+const OPEN_PAGE_BOUNDS = { minLimit: 0, maxLimit: Number.MAX_SAFE_INTEGER };
+const LARGEST_PAGE = 1_000;
+
+/** The page of a list other than tasks (proplets, alive history, metrics): any limit, clamped. */
+export function parseOpenPage(query: Record<string, unknown>): Page {
+  const page = parsePage(query, OPEN_PAGE_BOUNDS);
+  return { ...page, limit: Math.min(page.limit, LARGEST_PAGE) };
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type {
+  MetricsPage,
+  MetricsRepository,
+  PropletMetricsRow,
+  TaskMetricsRow,
+} from '../db/metrics-repository.ts';
+import { keepNewestPerOwner } from '../domain/metrics-retention.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { MetricsSamples } from '../queue/catalog.ts';
+
+export interface MetricsBounds {
+  retentionMs: number;
+  /** Per task and per proplet. */
+  maxSamples: number;
+}
+
+/** Task and proplet metrics samples: recorded from batches, read newest first, kept within their bounds. */
+export class MetricsService {
+  constructor(
+    private readonly metrics: MetricsRepository,
+    private readonly bounds: MetricsBounds,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Writes one batch, at most the newest `maxSamples` of each owner from it. */
+  async record(samples: MetricsSamples): Promise<void> {
+    const { maxSamples } = this.bounds;
+    const task = keepNewestPerOwner(
+      samples.task,
+      (s) => s.taskId,
+      (s) => s.at,
+      maxSamples,
+    );
+    const proplet = keepNewestPerOwner(
+      samples.proplet,
+      (s) => s.propletId,
+      (s) => s.at,
+      maxSamples,
+    );
+    await this.metrics.insert({
+      task: task.map((sample): TaskMetricsRow => ({
+        taskId: sample.taskId,
+        propletId: sample.propletId,
+        metrics: sample.metrics,
+        aggregated: sample.aggregated ?? null,
+        timestamp: new Date(sample.at),
+      })),
+      proplet: proplet.map((sample): PropletMetricsRow => ({
+        propletId: sample.propletId,
+        namespace: sample.namespace,
+        cpuMetrics: sample.cpu,
+        memoryMetrics: sample.memory,
+        timestamp: new Date(sample.at),
+      })),
+    });
+  }
+
+  /** Deletes what is older than the retention or beyond the newest `maxSamples` of its owner. */
+  async prune(now = Date.now()): Promise<void> {
+    const deleted = await this.metrics.prune(new Date(now - this.bounds.retentionMs), this.bounds.maxSamples);
+    if (deleted.task + deleted.proplet > 0) this.logger.debug(deleted, 'metrics samples pruned');
+  }
+
+  /** Newest first. Task ids are UUIDs: another id names no task, so its page is empty (as upstream's is). */
+  async taskMetrics(
+    taskId: string,
+    page: MetricsPage,
+  ): Promise<{ metrics: TaskMetricsRow[]; total: number }> {
+    if (!z.guid().safeParse(taskId).success) return { metrics: [], total: 0 };
+    return this.metrics.taskMetrics(taskId, page);
+  }
+
+  /** Newest first; an unknown proplet has an empty page. */
+  propletMetrics(
+    propletId: string,
+    page: MetricsPage,
+  ): Promise<{ metrics: PropletMetricsRow[]; total: number }> {
+    return this.metrics.propletMetrics(propletId, page);
+  }
+}
