@@ -1,9 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startQueueWorker } from '../src/queue/queue-worker.ts';
 import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
+import { CronRegistry } from '../src/services/cron-registry.ts';
+import { CronTickService } from '../src/services/cron-tick-service.ts';
 import { DispatchService } from '../src/services/dispatch-service.ts';
+import { TaskService } from '../src/services/task-service.ts';
 
-/** Consumes task starts and stops: chooses proplets and publishes commands to them. */
+const RECONCILE_RETRY_MS = 5_000;
+
+/** Consumes task starts, stops and cron ticks: chooses proplets and publishes commands to them. */
 export function startScheduler(resources: Resources): RoleHandle {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'scheduler' });
@@ -13,18 +19,47 @@ export function startScheduler(resources: Resources): RoleHandle {
     resources.publisher,
     config.startTimeoutMs,
   );
+  const cron = new CronRegistry(resources.tasks, resources.queues, logger);
+  const taskService = new TaskService(resources.tasks, resources.queues, resources.stoppedRuns, logger, cron);
+  const ticks = new CronTickService(resources.tasks, taskService, cron);
   const options = { connection: resources.queueConnection, logger };
 
   const starts = startQueueWorker(
     'task-start',
     { start: (data, job) => dispatch.start(data, job.logger) },
-    { ...options, concurrency: 32 },
+    { ...options, concurrency: config.schedulerConcurrency },
   );
   const stops = startQueueWorker(
     'task-stop',
     { stop: (data, job) => dispatch.stop(data, job.logger) },
     { ...options, concurrency: 8 },
   );
-  logger.info('scheduler consuming task-start and task-stop');
-  return { name: 'scheduler', stop: async () => void (await Promise.all([starts.close(), stops.close()])) };
+  const cronTicks = startQueueWorker(
+    'task-cron',
+    { tick: (data, job) => ticks.tick(data, job.logger) },
+    { ...options, concurrency: 8 },
+  );
+
+  // Postgres is the source of truth for schedules: make the queue's job schedulers match it, until it works.
+  const stopping = new AbortController();
+  void (async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        await cron.reconcile();
+        return;
+      } catch (error) {
+        logger.error({ err: error }, 'could not reconcile cron schedules; will try again');
+        await sleep(RECONCILE_RETRY_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
+      }
+    }
+  })();
+
+  logger.info('scheduler consuming task-start, task-stop and task-cron');
+  return {
+    name: 'scheduler',
+    stop: async () => {
+      stopping.abort();
+      await Promise.all([starts.close(), stops.close(), cronTicks.close()]);
+    },
+  };
 }

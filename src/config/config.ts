@@ -57,6 +57,8 @@ export interface Config {
   queuePrefix: string;
   propletAliveTimeoutMs: number;
   startTimeoutMs: number;
+  /** Starts one scheduler process dispatches at once. */
+  schedulerConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +131,7 @@ export function loadConfig(
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
+    schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,
   };
 }
 

@@ -81,6 +81,8 @@ export const environmentSchema = z.object({
     }),
   MANAGER_PROPLET_ALIVE_TIMEOUT: durationMs('25s'),
   MANAGER_START_TIMEOUT: durationMs('10m'),
+  /** Starts one scheduler process dispatches at once. */
+  MANAGER_SCHEDULER_CONCURRENCY: integerIn(32, 1, 1000),
   MANAGER_SHUTDOWN_TIMEOUT: durationMs('30s'),
   /**
    * Reference proplets to run inside the manager process, on its tenant and channel. Default 1 when the

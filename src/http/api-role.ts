@@ -1,6 +1,7 @@
 import type { Resources } from '../resources.ts';
 import type { RoleHandle } from '../role.ts';
 import { buildInfo } from '../observability/build-info.ts';
+import { CronRegistry } from '../services/cron-registry.ts';
 import { HealthService } from '../services/health-service.ts';
 import { PropletService } from '../services/proplet-service.ts';
 import { TaskService } from '../services/task-service.ts';
@@ -14,7 +15,13 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
   const app = createApp({
-    tasks: new TaskService(resources.tasks, resources.queues, resources.stoppedRuns, log),
+    tasks: new TaskService(
+      resources.tasks,
+      resources.queues,
+      resources.stoppedRuns,
+      log,
+      new CronRegistry(resources.tasks, resources.queues, log),
+    ),
     proplets: new PropletService(resources.proplets, resources.liveness),
     health: new HealthService({
       postgres: () => resources.postgres.pool.query('SELECT 1'),
