@@ -45,8 +45,11 @@ export class CronRegistry {
 
   /** The job scheduler of a task, as the queue holds it. */
   async find(taskId: string): Promise<{ pattern?: string; tz?: string; every?: number } | undefined> {
-    const id = schedulerIds.cron(taskId);
-    return (await this.queues.schedulers(CRON_QUEUE)).find((scheduler) => scheduler.id === id);
+    const wanted = schedulerIds.cron(taskId);
+    const found = (await this.queues.schedulers(CRON_QUEUE)).find((scheduler) => scheduler.id === wanted);
+    if (!found) return undefined;
+    const { id: _id, ...repeat } = found;
+    return repeat;
   }
 
   /**

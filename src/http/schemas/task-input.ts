@@ -161,10 +161,13 @@ export const updateTaskBody = withoutNulCharacters.pipe(
     if (body.priority) patch.priority = body.priority;
     if (body.metadata) patch.metadata = body.metadata;
     if (body.schedule === null) patch.schedule = null;
-    else if (body.schedule && body.schedule.trim() !== '') patch.schedule = normaliseCron(body.schedule);
+    else if (body.schedule && body.schedule.trim() !== '') {
+      patch.schedule = normaliseCron(body.schedule);
+      // Whole-task clients send is_recurring false by default: it counts only next to the schedule it qualifies.
+      if (typeof body.is_recurring === 'boolean') patch.isRecurring = body.is_recurring;
+    }
     const zone = timezoneOrNull(body.timezone);
     if (zone) patch.timezone = zone;
-    if (typeof body.is_recurring === 'boolean') patch.isRecurring = body.is_recurring;
     return patch;
   }),
 );
