@@ -128,7 +128,7 @@ describe('schedule fields at the HTTP boundary', () => {
   const createError = (body: unknown) => {
     const parsed = createTaskBody.safeParse(body);
     assert.equal(parsed.success, false);
-    return parsed.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    return parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
   };
 
   it('refuses an invalid schedule or time zone on create, naming the field', () => {
