@@ -58,10 +58,10 @@ export class CronRegistry {
    * moves next_run values left in the past (the manager was down) to the next occurrence.
    */
   async reconcile(now = new Date()): Promise<{ registered: string[]; removed: string[] }> {
-    const [scheduled, existing] = await Promise.all([
-      this.tasks.listScheduled(),
-      this.queues.schedulers(CRON_QUEUE),
-    ]);
+    // Schedulers first: a task created meanwhile is in Postgres before its scheduler is in the queue, so it is
+    // either in both lists or in neither, and its fresh scheduler is never taken for a stray one.
+    const existing = await this.queues.schedulers(CRON_QUEUE);
+    const scheduled = await this.tasks.listScheduled();
     const held = new Map(existing.map((scheduler) => [scheduler.id, scheduler]));
     const registered: string[] = [];
     for (const task of scheduled) {
