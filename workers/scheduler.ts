@@ -10,7 +10,7 @@ import { TaskService } from '../src/services/task-service.ts';
 const RECONCILE_RETRY_MS = 5_000;
 
 /** Consumes task starts, stops and cron ticks: chooses proplets and publishes commands to them. */
-export function startScheduler(resources: Resources): RoleHandle {
+export async function startScheduler(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'scheduler' });
   const dispatch = new DispatchService(
@@ -40,19 +40,24 @@ export function startScheduler(resources: Resources): RoleHandle {
     { ...options, concurrency: 8 },
   );
 
-  // Postgres is the source of truth for schedules: make the queue's job schedulers match it, until it works.
+  // Postgres is the source of truth for schedules: make the queue's job schedulers match it before the role
+  // counts as started; if that fails, keep trying in the background rather than not start at all.
   const stopping = new AbortController();
-  void (async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        await cron.reconcile();
-        return;
-      } catch (error) {
-        logger.error({ err: error }, 'could not reconcile cron schedules; will try again');
-        await sleep(RECONCILE_RETRY_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
-      }
+  const reconcile = async (): Promise<boolean> => {
+    try {
+      await cron.reconcile();
+      return true;
+    } catch (error) {
+      logger.error({ err: error }, 'could not reconcile cron schedules; will try again');
+      return false;
     }
-  })();
+  };
+  if (!(await reconcile())) {
+    void (async () => {
+      do await sleep(RECONCILE_RETRY_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
+      while (!stopping.signal.aborted && !(await reconcile()));
+    })();
+  }
 
   logger.info('scheduler consuming task-start, task-stop and task-cron');
   return {

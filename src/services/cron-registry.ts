@@ -20,13 +20,18 @@ export class CronRegistry {
   ) {}
 
   async register(task: { id: string; schedule: string; timezone: string | null }): Promise<void> {
-    await this.queues.upsertScheduler(
-      CRON_QUEUE,
-      schedulerIds.cron(task.id),
-      { pattern: task.schedule, tz: task.timezone || DEFAULT_TIMEZONE },
-      'tick',
-      { taskId: task.id },
-    );
+    const repeat = { pattern: task.schedule, tz: task.timezone || DEFAULT_TIMEZONE };
+    try {
+      await this.queues.upsertScheduler(CRON_QUEUE, schedulerIds.cron(task.id), repeat, 'tick', {
+        taskId: task.id,
+      });
+    } catch (error) {
+      // Two registrations of one schedule at once (the API's and a starting scheduler's reconciliation)
+      // collide on the id of its next tick in BullMQ; the one that lost finds the schedule in place.
+      const found = await this.find(task.id).catch(() => undefined);
+      if (found?.pattern === repeat.pattern && found.tz === repeat.tz) return;
+      throw error;
+    }
   }
 
   /**
