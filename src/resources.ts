@@ -21,6 +21,8 @@ import { connectRedis } from './redis/connection.ts';
 import { RedisIngressSlots } from './redis/ingress-slots.ts';
 import { RedisLivenessStore } from './redis/liveness-store.ts';
 import { RedisStoppedRuns } from './redis/stopped-runs.ts';
+import { CronRegistry } from './services/cron-registry.ts';
+import { TaskService } from './services/task-service.ts';
 
 /** Connections per queue and per worker on BullMQ's Postgres backend (each owns a pool). */
 const QUEUE_POOL_SIZE = 4;
@@ -118,6 +120,19 @@ export class Resources {
       this.config.queueStore === 'redis'
         ? new RedisStoppedRuns(this.redis, this.config.queuePrefix)
         : new PostgresStoppedRuns(this.postgres.db));
+  }
+
+  /** The task use cases, for the roles that start, stop or create tasks (api, scheduler, results). */
+  taskService(logger: Logger): TaskService {
+    return new TaskService(
+      this.tasks,
+      this.queues,
+      this.stoppedRuns,
+      this.groups,
+      logger,
+      this.config.jobExecutionMode,
+      new CronRegistry(this.tasks, this.queues, logger),
+    );
   }
 
   /** Leases of ingress slots, for the ingress role. */

@@ -3,21 +3,13 @@ import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
 import { ProgressionService } from '../src/services/progression-service.ts';
 import { ResultService } from '../src/services/result-service.ts';
-import { TaskService } from '../src/services/task-service.ts';
 
 /** Consumes results published by proplets, records them in Postgres, and moves workflows and jobs on. */
 export function startResults(resources: Resources): RoleHandle {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'results' });
   const results = new ResultService(resources.tasks, resources.stoppedRuns, resources.queues);
-  const tasks = new TaskService(
-    resources.tasks,
-    resources.queues,
-    resources.stoppedRuns,
-    resources.groups,
-    logger,
-    config.jobExecutionMode,
-  );
+  const tasks = resources.taskService(logger);
   const progression = new ProgressionService(
     resources.groups,
     tasks,

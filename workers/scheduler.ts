@@ -1,10 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startQueueWorker } from '../src/queue/queue-worker.ts';
 import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
+import { CronRegistry } from '../src/services/cron-registry.ts';
+import { CronTickService } from '../src/services/cron-tick-service.ts';
 import { DispatchService } from '../src/services/dispatch-service.ts';
 
-/** Consumes task starts and stops: chooses proplets and publishes commands to them. */
-export function startScheduler(resources: Resources): RoleHandle {
+const RECONCILE_RETRY_MS = 5_000;
+
+/** Consumes task starts, stops and cron ticks: chooses proplets and publishes commands to them. */
+export async function startScheduler(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'scheduler' });
   const dispatch = new DispatchService(
@@ -15,18 +20,52 @@ export function startScheduler(resources: Resources): RoleHandle {
     resources.groups,
     resources.queues,
   );
+  const cron = new CronRegistry(resources.tasks, resources.queues, logger);
+  const taskService = resources.taskService(logger);
+  const ticks = new CronTickService(resources.tasks, taskService, cron);
   const options = { connection: resources.queueConnection, logger };
 
   const starts = startQueueWorker(
     'task-start',
     { start: (data, job) => dispatch.start(data, job.logger) },
-    { ...options, concurrency: 32 },
+    { ...options, concurrency: config.schedulerConcurrency },
   );
   const stops = startQueueWorker(
     'task-stop',
     { stop: (data, job) => dispatch.stop(data, job.logger) },
     { ...options, concurrency: 8 },
   );
-  logger.info('scheduler consuming task-start and task-stop');
-  return { name: 'scheduler', stop: async () => void (await Promise.all([starts.close(), stops.close()])) };
+  const cronTicks = startQueueWorker(
+    'task-cron',
+    { tick: (data, job) => ticks.tick(data, job.logger) },
+    { ...options, concurrency: 8 },
+  );
+
+  // Postgres is the source of truth for schedules: make the queue's job schedulers match it before the role
+  // counts as started; if that fails, keep trying in the background rather than not start at all.
+  const stopping = new AbortController();
+  const reconcile = async (): Promise<boolean> => {
+    try {
+      await cron.reconcile();
+      return true;
+    } catch (error) {
+      logger.error({ err: error }, 'could not reconcile cron schedules; will try again');
+      return false;
+    }
+  };
+  if (!(await reconcile())) {
+    void (async () => {
+      do await sleep(RECONCILE_RETRY_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
+      while (!stopping.signal.aborted && !(await reconcile()));
+    })();
+  }
+
+  logger.info('scheduler consuming task-start, task-stop and task-cron');
+  return {
+    name: 'scheduler',
+    stop: async () => {
+      stopping.abort();
+      await Promise.all([starts.close(), stops.close(), cronTicks.close()]);
+    },
+  };
 }

@@ -61,6 +61,8 @@ export interface Config {
   jobExecutionMode: ExecutionMode;
   /** Bounds of the stored metrics samples: their age, and how many per task and per proplet. */
   metrics: { retentionMs: number; maxSamples: number };
+  /** Starts one scheduler process dispatches at once. */
+  schedulerConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -135,6 +137,7 @@ export function loadConfig(
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
     jobExecutionMode: e.MANAGER_JOB_EXECUTION_MODE,
     metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
+    schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,
   };
 }
 

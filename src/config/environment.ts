@@ -84,6 +84,8 @@ export const environmentSchema = z.object({
   MANAGER_START_TIMEOUT: durationMs('10m'),
   /** How a job runs when it was created without an execution_mode (upstream: JOB_EXECUTION_MODE). */
   MANAGER_JOB_EXECUTION_MODE: z.enum(EXECUTION_MODES).default('parallel'),
+  /** Starts one scheduler process dispatches at once. */
+  MANAGER_SCHEDULER_CONCURRENCY: integerIn(32, 1, 1000),
   MANAGER_SHUTDOWN_TIMEOUT: durationMs('30s'),
   /** Task and proplet metrics samples older than this are deleted. */
   MANAGER_METRICS_RETENTION: durationMs('24h'),

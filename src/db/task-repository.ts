@@ -1,4 +1,4 @@
-import { and, count, desc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, getTableColumns, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import { FILE_HEAD_BYTES, FILE_TAIL_BYTES, redactFile, redactFromPreview } from '../domain/file-redaction.ts';
 import type { NewTask, Task } from '../domain/task.ts';
 import { TaskState as TaskStateValues, TRANSITIONS, type TaskState } from '../domain/task-state.ts';
@@ -29,6 +29,21 @@ export interface TaskPatch {
   cliArgs?: string[];
   priority?: number;
   metadata?: Record<string, unknown>;
+  /** null clears the schedule. */
+  schedule?: string | null;
+  timezone?: string;
+  isRecurring?: boolean;
+  /** Computed by the service from the schedule, never sent by clients. */
+  nextRun?: Date | null;
+}
+
+/** What registering a task's cron schedule needs. */
+export interface ScheduledTask {
+  id: string;
+  schedule: string;
+  timezone: string | null;
+  isRecurring: boolean;
+  nextRun: Date | null;
 }
 
 const { file: _file, scheduledAt: _scheduledAt, ...columnsWithoutFile } = getTableColumns(tasks);
@@ -93,7 +108,7 @@ export class TaskRepository {
       .prepare(named('task_summary_by_id'));
   }
 
-  async insert(task: NewTask & { id: string }): Promise<Task> {
+  async insert(task: NewTask & { id: string; nextRun?: Date | null }): Promise<Task> {
     const file = task.file ? Buffer.from(task.file) : null;
     const [row] = await this.db
       .insert(tasks)
@@ -153,6 +168,43 @@ export class TaskRepository {
       .where(eq(tasks.id, id))
       .returning(summaryColumns);
     return row ? fromSummary(row) : undefined;
+  }
+
+  /** Every task with a cron schedule: what the queue's job schedulers must match. */
+  async listScheduled(): Promise<ScheduledTask[]> {
+    const rows = await this.db
+      .select({
+        id: tasks.id,
+        schedule: tasks.schedule,
+        timezone: tasks.timezone,
+        isRecurring: tasks.isRecurring,
+        nextRun: tasks.nextRun,
+      })
+      .from(tasks)
+      .where(isNotNull(tasks.schedule));
+    return rows.filter((row): row is ScheduledTask => row.schedule !== null);
+  }
+
+  /**
+   * What a tick changes: the next run, the schedule cleared after a one-shot, the reason a start was refused.
+   * Only while the task still has the schedule that fired, so a PUT that changed it meanwhile wins.
+   */
+  async afterTick(
+    id: string,
+    firedSchedule: string,
+    changes: { nextRun: Date | null; clearSchedule?: boolean; error?: string },
+  ): Promise<boolean> {
+    const rows = await this.db
+      .update(tasks)
+      .set({
+        nextRun: changes.nextRun,
+        ...(changes.clearSchedule ? { schedule: null } : {}),
+        ...(changes.error === undefined ? {} : { error: changes.error }),
+        updatedAt: new Date(),
+      })
+      .where(and(eq(tasks.id, id), eq(tasks.schedule, firedSchedule)))
+      .returning({ id: tasks.id });
+    return rows.length === 1;
   }
 
   /** Deletes the task and releases its proplet; returns what it was, for the caller to clean up after it. */

@@ -5,7 +5,6 @@ import { HealthService } from '../services/health-service.ts';
 import { MetricsService } from '../services/metrics-service.ts';
 import { PropletService } from '../services/proplet-service.ts';
 import { JobService } from '../services/job-service.ts';
-import { TaskService } from '../services/task-service.ts';
 import { WorkflowService } from '../services/workflow-service.ts';
 import { createApp } from './app.ts';
 import { boundPort, closeServer, listen } from './server.ts';
@@ -16,14 +15,7 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
-  const tasks = new TaskService(
-    resources.tasks,
-    resources.queues,
-    resources.stoppedRuns,
-    resources.groups,
-    log,
-    config.jobExecutionMode,
-  );
+  const tasks = resources.taskService(log);
   const app = createApp({
     tasks,
     workflows: new WorkflowService(resources.groups),

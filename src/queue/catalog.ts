@@ -63,6 +63,9 @@ const metricsSamplesJob = z.object({
   proplet: z.array(propletMetricsSample),
 });
 
+/** One firing of a task's cron schedule, produced by its BullMQ job scheduler. */
+const cronTickJob = z.object({ taskId: z.guid() });
+
 const keepCompleted = { age: 3_600, count: 1_000 };
 const keepFailed = { age: 7 * 24 * 3_600 };
 
@@ -73,6 +76,16 @@ export const QUEUE_CATALOG = {
     options: {
       attempts: 12,
       backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: keepCompleted,
+      removeOnFail: keepFailed,
+    },
+  },
+  // A tick that cannot start its task records why on the task; attempts cover infrastructure errors only.
+  'task-cron': {
+    jobs: { tick: cronTickJob },
+    options: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1_000 },
       removeOnComplete: keepCompleted,
       removeOnFail: keepFailed,
     },
@@ -142,4 +155,9 @@ export type MetricsSamples = z.infer<typeof metricsSamplesJob>;
 export const jobIds = {
   start: (taskId: string, attempt: number) => `start-${taskId}-${attempt}`,
   stop: (taskId: string, attempt: number) => `stop-${taskId}-${attempt}`,
+};
+
+/** One BullMQ job scheduler per task: its ticks get ids of their own (`repeat:<scheduler>:<time>`). */
+export const schedulerIds = {
+  cron: (taskId: string) => `cron-${taskId}`,
 };

@@ -49,9 +49,66 @@ export class JobQueues {
     }
   }
 
-  /** Wakes delayed jobs at once, e.g. starts waiting for a proplet when one comes alive. */
+  /**
+   * Wakes delayed jobs at once, e.g. starts waiting for a proplet when one comes alive, keeping their
+   * priorities. On Redis, Queue.promoteJobs appends every job to the plain wait list, which workers take
+   * before all prioritised jobs, in delay order: a low-priority start would overtake a high one. There each
+   * job is promoted by itself, highest priority first, so a worker already taking jobs meets the high ones
+   * first. BullMQ's Postgres backend keeps the priority column on promotion, so one statement does.
+   */
   async promoteDelayed(queue: QueueName): Promise<void> {
-    await this.queue(queue).promoteJobs();
+    if (this.connection.store === 'postgres') {
+      await this.queue(queue).promoteJobs();
+      return;
+    }
+    const delayed = await this.queue(queue).getDelayed(0, -1);
+    const byPriority = new Map<number, typeof delayed>();
+    for (const job of delayed) {
+      const priority = job.opts.priority ?? 0;
+      byPriority.set(priority, [...(byPriority.get(priority) ?? []), job]);
+    }
+    // BullMQ takes priority 0 (none) first, then 1, 2, …
+    for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+      // A job no longer delayed (taken by its own timer, or removed) refuses promotion: nothing to do.
+      await Promise.all(byPriority.get(priority)!.map((job) => job.promote().catch(() => undefined)));
+    }
+  }
+
+  /**
+   * Creates or replaces a BullMQ job scheduler: Redis (or Postgres) holds it once however many processes
+   * call this, and each tick is one job with an id of its own, taken by one worker.
+   */
+  async upsertScheduler<Q extends QueueName, N extends JobName<Q>>(
+    queue: Q,
+    schedulerId: string,
+    repeat: { pattern: string; tz: string } | { every: number },
+    name: N,
+    data: JobData<Q, N>,
+  ): Promise<void> {
+    const { attempts, backoff, removeOnComplete, removeOnFail } = QUEUE_CATALOG[queue].options;
+    await this.queue(queue).upsertJobScheduler(schedulerId, repeat, {
+      name,
+      data,
+      opts: { attempts, backoff, removeOnComplete, removeOnFail },
+    });
+  }
+
+  /** False when there was no such scheduler. */
+  async removeScheduler(queue: QueueName, schedulerId: string): Promise<boolean> {
+    return this.queue(queue).removeJobScheduler(schedulerId);
+  }
+
+  /** Every job scheduler of the queue, with what it repeats on. */
+  async schedulers(
+    queue: QueueName,
+  ): Promise<Array<{ id: string; pattern?: string; tz?: string; every?: number }>> {
+    const found = await this.queue(queue).getJobSchedulers(0, -1);
+    return found.map((scheduler) => ({
+      id: scheduler.key,
+      ...(scheduler.pattern ? { pattern: scheduler.pattern } : {}),
+      ...(scheduler.tz ? { tz: scheduler.tz } : {}),
+      ...(scheduler.every ? { every: Number(scheduler.every) } : {}),
+    }));
   }
 
   /**

@@ -1,20 +1,24 @@
 import { groupOf } from '../domain/group.ts';
+import { queuePriority } from '../domain/task-priority.ts';
 import type { FinishedTask } from '../db/task-repository.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jobIds } from '../queue/catalog.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 
-/** Queues the start of a task just moved to Scheduled; the job id makes a second call for one attempt a no-op. */
+/**
+ * Queues the start of a task just moved to Scheduled, ahead of lower-priority ones (a delayed start keeps its
+ * priority when promoted); the job id makes a second call for one attempt a no-op.
+ */
 export async function queueStart(
   queues: JobQueues,
-  task: { id: string; attempt: number },
+  task: { id: string; attempt: number; priority: number },
   requestedAt: Date,
 ): Promise<void> {
   await queues.enqueue(
     'task-start',
     'start',
     { taskId: task.id, attempt: task.attempt, requestedAt: requestedAt.getTime() },
-    { jobId: jobIds.start(task.id, task.attempt) },
+    { jobId: jobIds.start(task.id, task.attempt), priority: queuePriority(task.priority) },
   );
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TaskPatch, TaskRepository } from '../db/task-repository.ts';
+import { nextRun } from '../domain/cron-schedule.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../domain/errors.ts';
 import type { NewTask, Task } from '../domain/task.ts';
 import { stateName, TaskState, TRANSITIONS } from '../domain/task-state.ts';
@@ -11,6 +12,7 @@ import type { GroupRepository } from '../db/group-repository.ts';
 import { groupOf } from '../domain/group.ts';
 import { isTerminal } from '../domain/task-state.ts';
 import { queueAdvanceOrWarn, queueStart } from './task-queueing.ts';
+import type { CronRegistry } from './cron-registry.ts';
 
 export const STOPPED_BY_USER = 'stopped by user';
 
@@ -38,11 +40,13 @@ export class TaskService {
     private readonly groups: GroupRepository,
     private readonly logger: Logger,
     private readonly defaultExecutionMode: string,
+    private readonly cron: CronRegistry,
   ) {}
 
   /**
    * A task created on its own may join a workflow or job and depend on tasks already there; a job named only
-   * here is recorded, so that it is listed.
+   * here is recorded, so that it is listed. A task with a schedule is registered with the queue before it is
+   * returned, or not created at all.
    */
   async create(task: NewTask): Promise<Task> {
     const group = groupOf(task);
@@ -56,7 +60,19 @@ export class TaskService {
         );
     }
     if (group?.kind === 'job') await this.groups.ensureJob(group.id, this.defaultExecutionMode);
-    return this.tasks.insert({ ...task, id: randomUUID() });
+    const id = randomUUID();
+    const next = task.schedule ? nextRun(task.schedule, task.timezone, new Date()) : null;
+    const created = await this.tasks.insert({ ...task, id, nextRun: next });
+    if (created.schedule) {
+      try {
+        await this.cron.register({ id, schedule: created.schedule, timezone: created.timezone });
+      } catch (error) {
+        await this.tasks.delete(id);
+        this.logger.error({ taskId: id, err: error }, 'could not register a cron schedule');
+        throw new UnavailableError('the task queue is unavailable; the task was not created, try again');
+      }
+    }
+    return created;
   }
 
   async get(id: string): Promise<Task> {
@@ -78,14 +94,53 @@ export class TaskService {
    * the change applies to its next run.
    */
   async update(id: string, patch: TaskPatch): Promise<Task> {
-    const task = await this.tasks.update(id, patch);
+    const touchesSchedule =
+      patch.schedule !== undefined || patch.timezone !== undefined || patch.isRecurring !== undefined;
+    if (!touchesSchedule) {
+      const task = await this.tasks.update(id, patch);
+      if (!task) throw new NotFoundError(`task ${id} not found`);
+      return task;
+    }
+    const current = await this.get(id);
+    const schedule = patch.schedule === undefined ? current.schedule : patch.schedule;
+    const timezone = patch.timezone ?? current.timezone;
+    const task = await this.tasks.update(id, {
+      ...patch,
+      nextRun: schedule ? nextRun(schedule, timezone, new Date()) : null,
+    });
     if (!task) throw new NotFoundError(`task ${id} not found`);
+    // is_recurring alone changes nothing in the queue: each tick reads it from the task.
+    if (patch.schedule === undefined && patch.timezone === undefined) return task;
+    try {
+      if (task.schedule) await this.cron.register({ id, schedule: task.schedule, timezone: task.timezone });
+      else await this.cron.unregister(id);
+    } catch (error) {
+      this.logger.error({ taskId: id, err: error }, 'could not register a changed cron schedule');
+      throw new UnavailableError(
+        'the schedule was saved but the task queue is unavailable; send the update again (a scheduler also registers it when it starts)',
+      );
+    }
+    this.logger.info(
+      { taskId: id, schedule: task.schedule, timezone: task.timezone },
+      'cron schedule changed',
+    );
     return task;
   }
 
   async delete(id: string): Promise<void> {
     const deleted = await this.tasks.delete(id);
     if (!deleted) throw new NotFoundError(`task ${id} not found`);
+    if (deleted.schedule) {
+      // If this fails, the scheduler's next tick finds no task and removes itself.
+      await this.cron
+        .unregister(id)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { taskId: id, err: error },
+            'could not remove the cron schedule of a deleted task',
+          ),
+        );
+    }
     if (deleted.state === TaskState.Running && deleted.propletId) {
       await this.queues
         .enqueue(
@@ -119,13 +174,13 @@ export class TaskService {
       throw new ConflictError(`task ${id} is already ${stateName(current.state).toLowerCase()}`);
     }
     try {
-      await queueStart(this.queues, { id, attempt: scheduled.attempt }, now);
+      await queueStart(this.queues, { id, attempt: scheduled.attempt, priority: task.priority }, now);
     } catch (error) {
       await this.tasks.unschedule(id, scheduled.attempt);
       this.logger.error({ taskId: id, err: error }, 'could not queue a start');
       throw new UnavailableError('the task queue is unavailable; the task was not started, try again');
     }
-    this.logger.info({ taskId: id, attempt: scheduled.attempt }, 'task scheduled');
+    this.logger.info({ taskId: id, attempt: scheduled.attempt, priority: task.priority }, 'task scheduled');
   }
 
   /** A task that depends on others runs after them (upstream: a 500 "has unmet dependencies"). */

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { TaskPatch } from '../../db/task-repository.ts';
+import { cronProblem, normaliseCron, timezoneProblem } from '../../domain/cron-schedule.ts';
 import type { NewTask } from '../../domain/task.ts';
+import { DEFAULT_PRIORITY } from '../../domain/task-priority.ts';
 import { monitoringProfileInput } from './monitoring-profile.ts';
 
 const METADATA_LIMIT_BYTES = 1024 * 1024;
-const DEFAULT_PRIORITY = 50;
 
 /** `file` arrives as standard, padded base64 (Go's []byte encoding). */
 const base64File = z
@@ -30,6 +31,27 @@ const metadata = z
     message: 'must be at most 1 MiB of JSON',
   });
 
+/** A 5-field cron expression; empty means none (upstream clients send whole tasks with empty strings). */
+const schedule = text(255)
+  .nullish()
+  .superRefine((value, ctx) => {
+    const problem = value && value.trim() !== '' ? cronProblem(value) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** An IANA time zone name; empty means none (UTC). */
+const timezone = text(64)
+  .nullish()
+  .superRefine((value, ctx) => {
+    const problem = value && value.trim() !== '' ? timezoneProblem(value.trim()) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const scheduleOrNull = (value: string | null | undefined) =>
+  value && value.trim() !== '' ? normaliseCron(value) : null;
+const timezoneOrNull = (value: string | null | undefined) =>
+  value && value.trim() !== '' ? value.trim() : null;
+
 /** Fields a client may set; server-owned fields (id, state, results, times…) are accepted and ignored. */
 const taskFields = z.object({
   name: text(255).optional(),
@@ -50,9 +72,9 @@ const taskFields = z.object({
   job_id: z.union([z.literal(''), z.guid()]).nullish(),
   monitoring_profile: monitoringProfileInput.nullish(),
   mode: z.enum(['', 'infer', 'train']).nullish(),
-  schedule: text(255).nullish(),
+  schedule,
   is_recurring: z.boolean().nullish(),
-  timezone: text(64).nullish(),
+  timezone,
   broadcast: z.boolean().nullish(),
   priority: z.number().int('must be an integer').min(0).max(100, 'must be from 0 to 100').nullish(),
   metadata,
@@ -111,9 +133,9 @@ export const createTaskBody = withoutNulCharacters.pipe(
       jobId: emptyToNull(body.job_id),
       monitoringProfile: body.monitoring_profile ?? null,
       mode: emptyToNull(body.mode),
-      schedule: emptyToNull(body.schedule),
+      schedule: scheduleOrNull(body.schedule),
       isRecurring: body.is_recurring ?? false,
-      timezone: emptyToNull(body.timezone),
+      timezone: timezoneOrNull(body.timezone),
       broadcast: body.broadcast ?? false,
       // Upstream treats 0 as "not set".
       priority: body.priority || DEFAULT_PRIORITY,
@@ -125,7 +147,8 @@ export const createTaskBody = withoutNulCharacters.pipe(
 
 /**
  * A partial update. Like upstream, only the fields a client sent with a value are changed, so a client that
- * sends a whole task with empty fields does not wipe anything (in particular not a schedule).
+ * sends a whole task with empty fields does not wipe anything (in particular not a schedule, Decision 2).
+ * Clearing a schedule takes an explicit `"schedule": null`.
  */
 export const updateTaskBody = withoutNulCharacters.pipe(
   taskFields.transform((body): TaskPatch => {
@@ -138,6 +161,14 @@ export const updateTaskBody = withoutNulCharacters.pipe(
     if (body.cli_args) patch.cliArgs = body.cli_args;
     if (body.priority) patch.priority = body.priority;
     if (body.metadata) patch.metadata = body.metadata;
+    if (body.schedule === null) patch.schedule = null;
+    else if (body.schedule && body.schedule.trim() !== '') {
+      patch.schedule = normaliseCron(body.schedule);
+      // Whole-task clients send is_recurring false by default: it counts only next to the schedule it qualifies.
+      if (typeof body.is_recurring === 'boolean') patch.isRecurring = body.is_recurring;
+    }
+    const zone = timezoneOrNull(body.timezone);
+    if (zone) patch.timezone = zone;
     return patch;
   }),
 );
