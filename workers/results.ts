@@ -6,10 +6,13 @@ import { ResultService } from '../src/services/result-service.ts';
 /** Consumes results published by proplets and records them in Postgres. */
 export function startResults(resources: Resources): RoleHandle {
   const logger = resources.logger.child({ role: 'results' });
-  const results = new ResultService(resources.tasks, resources.stoppedRuns);
+  const results = new ResultService(resources.tasks, resources.stoppedRuns, resources.invocationMailbox);
   const worker = startQueueWorker(
     'task-results',
-    { result: (data, job) => results.apply(data, job.logger) },
+    {
+      result: (data, job) => results.apply(data, job.logger),
+      'invoke-result': (data, job) => results.deliverInvocation(data, job.logger),
+    },
     { connection: resources.queueConnection, logger, concurrency: 32 },
   );
   logger.info('results worker consuming task-results');

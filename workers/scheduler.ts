@@ -25,6 +25,17 @@ export function startScheduler(resources: Resources): RoleHandle {
     { stop: (data, job) => dispatch.stop(data, job.logger) },
     { ...options, concurrency: 8 },
   );
-  logger.info('scheduler consuming task-start and task-stop');
-  return { name: 'scheduler', stop: async () => void (await Promise.all([starts.close(), stops.close()])) };
+  const invocations = startQueueWorker(
+    'task-invoke',
+    {
+      invoke: (data, job) => dispatch.invoke(data, job.logger),
+      redeploy: (data, job) => dispatch.redeploy(data, job.logger),
+    },
+    { ...options, concurrency: 16 },
+  );
+  logger.info('scheduler consuming task-start, task-stop and task-invoke');
+  return {
+    name: 'scheduler',
+    stop: async () => void (await Promise.all([starts.close(), stops.close(), invocations.close()])),
+  };
 }

@@ -15,7 +15,7 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   shutdownTimeoutMs: number;
   embeddedProplets: number;
-  http: { host: string; port: number };
+  http: { host: string; port: number; writeTimeoutMs: number };
   /**
    * What the environment did not name, so an embedded stand-in provides it (src/embedded): PGlite for
    * Postgres, aedes for the broker, a private redis-server for Redis. The addresses below are then filled
@@ -57,6 +57,7 @@ export interface Config {
   queuePrefix: string;
   propletAliveTimeoutMs: number;
   startTimeoutMs: number;
+  invokeTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +83,11 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (e.MANAGER_INVOKE_TIMEOUT >= e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT)
+    // Upstream's 15 s write timeout under a 30 s invoke wait cut off late answers (spec §7).
+    throw new ConfigError(
+      'invalid configuration:\n  MANAGER_INVOKE_TIMEOUT: must be shorter than MANAGER_HTTP_SERVER_WRITE_TIMEOUT, or the answer could not be sent',
+    );
   const broker = e.MANAGER_MQTT_ADDRESS === undefined;
   const queue = queueStoreOf(e.MANAGER_QUEUE_STORE, e.MANAGER_REDIS_URL, set.PATH);
   // Upstream reads all four from config.toml when any is missing; here the environment still wins per key.
@@ -95,7 +101,11 @@ export function loadConfig(
     logLevel: e.MANAGER_LOG_LEVEL,
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
     embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
-    http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
+    http: {
+      host: e.MANAGER_HTTP_HOST,
+      port: e.MANAGER_HTTP_PORT,
+      writeTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
+    },
     standIns: {
       postgres: e.MANAGER_POSTGRES_HOST === undefined,
       broker,
@@ -129,6 +139,7 @@ export function loadConfig(
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
+    invokeTimeoutMs: e.MANAGER_INVOKE_TIMEOUT,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Resources } from '../resources.ts';
 import type { RoleHandle } from '../role.ts';
 import { buildInfo } from '../observability/build-info.ts';
 import { HealthService } from '../services/health-service.ts';
+import { InvocationService } from '../services/invocation-service.ts';
 import { PropletService } from '../services/proplet-service.ts';
 import { TaskService } from '../services/task-service.ts';
 import { createApp } from './app.ts';
@@ -15,6 +16,14 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
   const log = logger.child({ role: 'api' });
   const app = createApp({
     tasks: new TaskService(resources.tasks, resources.queues, resources.stoppedRuns, log),
+    invocations: new InvocationService(
+      resources.tasks,
+      resources.liveness,
+      resources.queues,
+      resources.invocationMailbox,
+      config.invokeTimeoutMs,
+      log,
+    ),
     proplets: new PropletService(resources.proplets, resources.liveness),
     health: new HealthService({
       postgres: () => resources.postgres.pool.query('SELECT 1'),
@@ -26,7 +35,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     maxBodyBytes: MAX_BODY_BYTES,
     logger: log,
   });
-  const server = await listen(app, config.http.host, config.http.port);
+  const server = await listen(app, config.http.host, config.http.port, config.http.writeTimeoutMs);
   const port = boundPort(server);
   log.info({ host: config.http.host, port }, 'HTTP API listening');
   return { name: 'api', port, stop: () => closeServer(server) };

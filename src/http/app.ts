@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { BuildInfo } from '../observability/build-info.ts';
 import type { HealthService } from '../services/health-service.ts';
 import type { PropletService } from '../services/proplet-service.ts';
+import type { InvocationService } from '../services/invocation-service.ts';
 import type { TaskService } from '../services/task-service.ts';
 import { errorHandler, notFound } from './errors.ts';
 import { requestLog } from './request-log.ts';
@@ -12,6 +13,8 @@ import { taskRoutes } from './routes/task-routes.ts';
 
 export interface AppDependencies {
   tasks: TaskService;
+  /** POST /tasks/{id}/invoke; without it the route is not served. */
+  invocations?: InvocationService;
   proplets: PropletService;
   health: HealthService;
   build: BuildInfo;
@@ -27,7 +30,7 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.use(requestLog(deps.logger));
   app.use('/health', healthRoutes(deps.health, deps.build, deps.instanceId));
-  app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes));
+  app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes, deps.invocations));
   app.use('/proplets', propletRoutes(deps.proplets));
   app.use(notFound);
   app.use(errorHandler(deps.logger));

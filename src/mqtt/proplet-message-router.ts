@@ -3,13 +3,20 @@ import { mqttMessagesIn, mqttMessagesRejected } from '../observability/metrics.t
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import type { HeartbeatBatcher } from './heartbeat-batcher.ts';
-import { compactMetadata, discoveryPayload, heartbeatPayload, resultPayload } from './inbound-payloads.ts';
+import {
+  compactMetadata,
+  discoveryPayload,
+  heartbeatPayload,
+  invokeResultPayload,
+  resultPayload,
+} from './inbound-payloads.ts';
 import { PROPLET_TOPICS, propletTopicKind, type PropletTopicKind } from './topics.ts';
 
 const SCHEMAS = {
   create: discoveryPayload,
   alive: heartbeatPayload,
   results: resultPayload,
+  invokeResults: invokeResultPayload,
 } as const satisfies Record<PropletTopicKind, z.ZodType>;
 
 /**
@@ -71,6 +78,17 @@ export class PropletMessageRouter {
           results: data.results ?? null,
           error: data.error ?? null,
           receivedAt,
+        });
+        return;
+      }
+      case 'invokeResults': {
+        const data = parsed.data as z.infer<typeof invokeResultPayload>;
+        await this.queues.enqueue('task-results', 'invoke-result', {
+          taskId: data.task_id,
+          invocationId: data.invocation_id,
+          propletId: data.proplet_id,
+          results: data.results ?? '',
+          error: data.error === '' ? null : (data.error ?? null),
         });
         return;
       }

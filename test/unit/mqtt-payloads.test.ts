@@ -352,13 +352,13 @@ describe('topics', () => {
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/create'), 'create');
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/alive'), 'alive');
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/results'), 'results');
+    assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/invoke_results'), 'invokeResults');
   });
 
   it('ignores other proplet topics', () => {
     for (const topic of [
       'm/T/c/C/control/proplet/metrics',
       'm/T/c/C/control/proplet/task_metrics',
-      'm/T/c/C/control/proplet/invoke_results',
       'm/T/c/C/control/proplet/results/extra',
       'm/T/c/C/control/manager/start',
       'm/T/c/C',
@@ -384,6 +384,7 @@ describe('topics', () => {
       durable: [
         '$share/propeller-ingress/m/T/c/C/control/proplet/create',
         '$share/propeller-ingress/m/T/c/C/control/proplet/results',
+        '$share/propeller-ingress/m/T/c/C/control/proplet/invoke_results',
       ],
       live: ['$share/propeller-ingress-live/m/T/c/C/control/proplet/alive'],
     });
