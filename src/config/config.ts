@@ -15,7 +15,9 @@ export interface Config {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   shutdownTimeoutMs: number;
   embeddedProplets: number;
-  http: { host: string; port: number; writeTimeoutMs: number };
+  http: { host: string; port: number };
+  /** A response making no progress for this long is cut off; always longer than invokeTimeoutMs. */
+  httpWriteTimeoutMs: number;
   /**
    * What the environment did not name, so an embedded stand-in provides it (src/embedded): PGlite for
    * Postgres, aedes for the broker, a private redis-server for Redis. The addresses below are then filled
@@ -101,11 +103,8 @@ export function loadConfig(
     logLevel: e.MANAGER_LOG_LEVEL,
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
     embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
-    http: {
-      host: e.MANAGER_HTTP_HOST,
-      port: e.MANAGER_HTTP_PORT,
-      writeTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
-    },
+    http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
+    httpWriteTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
     standIns: {
       postgres: e.MANAGER_POSTGRES_HOST === undefined,
       broker,

@@ -35,7 +35,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     maxBodyBytes: MAX_BODY_BYTES,
     logger: log,
   });
-  const server = await listen(app, config.http.host, config.http.port, config.http.writeTimeoutMs);
+  const server = await listen(app, config.http.host, config.http.port, config.httpWriteTimeoutMs);
   const port = boundPort(server);
   log.info({ host: config.http.host, port }, 'HTTP API listening');
   return { name: 'api', port, stop: () => closeServer(server) };

@@ -41,6 +41,7 @@ export class RedisInvocationMailbox implements InvocationMailbox {
   ): Promise<InvocationOutcome | undefined> {
     if (this.closed) return undefined;
     await this.subscribe();
+    if (this.closed) return undefined;
     const answer = this.waits.add(invocationId, timeoutMs, signal);
     const stored = await this.redis.get(this.key(invocationId));
     if (stored !== null) {
