@@ -44,7 +44,8 @@ async function waitForState(id: string, state: number): Promise<Record<string, a
 }
 
 before(async () => {
-  harness = await startTestManager();
+  // Every proplet must count as alive at each start, even on a loaded machine where beats come late.
+  harness = await startTestManager({ MANAGER_PROPLET_ALIVE_TIMEOUT: '10s' });
   // The tests publish each proplet's result themselves.
   fleet = await Promise.all(
     [0, 1, 2].map(() => alive(new SimulatedProplet(harness.config.mqtt, () => 'keep-running'))),

@@ -47,6 +47,8 @@ for (const store of STORES) {
     before(async () => {
       harness = await startTestManager({
         MANAGER_INVOKE_TIMEOUT: INVOKE_TIMEOUT,
+        // Both proplets must be candidates of every broadcast invocation, even when beats come late.
+        MANAGER_PROPLET_ALIVE_TIMEOUT: '10s',
         ...(store === 'postgres' ? { MANAGER_QUEUE_STORE: 'postgres' } : {}),
       });
       sims = [new SimulatedProplet(harness.config.mqtt), new SimulatedProplet(harness.config.mqtt)];
