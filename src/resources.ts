@@ -2,10 +2,12 @@ import type { Redis } from 'ioredis';
 import type { MqttClient } from 'mqtt';
 import type { Config } from './config/config.ts';
 import type { IngressSlots } from './coordination/ingress-slots.ts';
+import type { InvocationMailbox } from './coordination/invocation-mailbox.ts';
 import type { LivenessStore } from './coordination/liveness-store.ts';
 import type { StoppedRuns } from './coordination/stopped-runs.ts';
 import { connectPostgres, poolConfig, type PostgresHandle } from './db/connection.ts';
 import { PostgresIngressSlots } from './db/postgres-ingress-slots.ts';
+import { PostgresInvocationMailbox } from './db/postgres-invocation-mailbox.ts';
 import { PostgresLivenessStore } from './db/postgres-liveness-store.ts';
 import { PostgresStoppedRuns } from './db/postgres-stopped-runs.ts';
 import { GroupRepository } from './db/group-repository.ts';
@@ -19,6 +21,7 @@ import { JobQueues } from './queue/job-queues.ts';
 import type { QueueConnection } from './queue/queue-connection.ts';
 import { connectRedis } from './redis/connection.ts';
 import { RedisIngressSlots } from './redis/ingress-slots.ts';
+import { RedisInvocationMailbox } from './redis/invocation-mailbox.ts';
 import { RedisLivenessStore } from './redis/liveness-store.ts';
 import { RedisStoppedRuns } from './redis/stopped-runs.ts';
 import { CronRegistry } from './services/cron-registry.ts';
@@ -46,6 +49,7 @@ export class Resources {
   private livenessStore?: LivenessStore;
   private commandPublisher?: CommandPublisher;
   private stoppedRunMarks?: StoppedRuns;
+  private mailbox?: InvocationMailbox;
 
   constructor(
     readonly config: Config,
@@ -135,6 +139,14 @@ export class Resources {
     );
   }
 
+  /** Invocation answers, from the results role to the api process waiting for them. */
+  get invocationMailbox(): InvocationMailbox {
+    return (this.mailbox ??=
+      this.config.queueStore === 'redis'
+        ? new RedisInvocationMailbox(this.redis, this.config.queuePrefix)
+        : new PostgresInvocationMailbox(this.postgres.db));
+  }
+
   /** Leases of ingress slots, for the ingress role. */
   ingressSlots(leaseMs: number): IngressSlots {
     return this.config.queueStore === 'redis'
@@ -152,6 +164,7 @@ export class Resources {
 
   /** Closes what was opened, producers before the connections they use. */
   async close(): Promise<void> {
+    await this.mailbox?.close();
     await this.jobQueues?.close();
     if (this.publisherClient) await closeClient(this.publisherClient);
     if (this.redisClient) await this.redisClient.quit().catch(() => this.redisClient?.disconnect());

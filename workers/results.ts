@@ -8,7 +8,12 @@ import { ResultService } from '../src/services/result-service.ts';
 export function startResults(resources: Resources): RoleHandle {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'results' });
-  const results = new ResultService(resources.tasks, resources.stoppedRuns, resources.queues);
+  const results = new ResultService(
+    resources.tasks,
+    resources.stoppedRuns,
+    resources.queues,
+    resources.invocationMailbox,
+  );
   const tasks = resources.taskService(logger);
   const progression = new ProgressionService(
     resources.groups,
@@ -19,7 +24,10 @@ export function startResults(resources: Resources): RoleHandle {
   const options = { connection: resources.queueConnection, logger };
   const resultWorker = startQueueWorker(
     'task-results',
-    { result: (data, job) => results.apply(data, job.logger) },
+    {
+      result: (data, job) => results.apply(data, job.logger),
+      'invoke-result': (data, job) => results.deliverInvocation(data, job.logger),
+    },
     { ...options, concurrency: 32 },
   );
   const progressWorker = startQueueWorker(

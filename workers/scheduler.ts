@@ -41,6 +41,15 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
     { ...options, concurrency: 8 },
   );
 
+  const invocations = startQueueWorker(
+    'task-invoke',
+    {
+      invoke: (data, job) => dispatch.invoke(data, job.logger),
+      redeploy: (data, job) => dispatch.redeploy(data, job.logger),
+    },
+    { ...options, concurrency: 16 },
+  );
+
   // Postgres is the source of truth for schedules: make the queue's job schedulers match it before the role
   // counts as started; if that fails, keep trying in the background rather than not start at all.
   const stopping = new AbortController();
@@ -60,12 +69,12 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
     })();
   }
 
-  logger.info('scheduler consuming task-start, task-stop and task-cron');
+  logger.info('scheduler consuming task-start, task-stop, task-cron and task-invoke');
   return {
     name: 'scheduler',
     stop: async () => {
       stopping.abort();
-      await Promise.all([starts.close(), stops.close(), cronTicks.close()]);
+      await Promise.all([starts.close(), stops.close(), cronTicks.close(), invocations.close()]);
     },
   };
 }

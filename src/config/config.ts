@@ -17,6 +17,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   embeddedProplets: number;
   http: { host: string; port: number };
+  /** A response making no progress for this long is cut off; always longer than invokeTimeoutMs. */
+  httpWriteTimeoutMs: number;
   /**
    * What the environment did not name, so an embedded stand-in provides it (src/embedded): PGlite for
    * Postgres, aedes for the broker, a private redis-server for Redis. The addresses below are then filled
@@ -63,6 +65,7 @@ export interface Config {
   metrics: { retentionMs: number; maxSamples: number };
   /** Starts one scheduler process dispatches at once. */
   schedulerConcurrency: number;
+  invokeTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +91,11 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (e.MANAGER_INVOKE_TIMEOUT >= e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT)
+    // Upstream's 15 s write timeout under a 30 s invoke wait cut off late answers (spec §7).
+    throw new ConfigError(
+      'invalid configuration:\n  MANAGER_INVOKE_TIMEOUT: must be shorter than MANAGER_HTTP_SERVER_WRITE_TIMEOUT, or the answer could not be sent',
+    );
   const broker = e.MANAGER_MQTT_ADDRESS === undefined;
   const queue = queueStoreOf(e.MANAGER_QUEUE_STORE, e.MANAGER_REDIS_URL, set.PATH);
   // Upstream reads all four from config.toml when any is missing; here the environment still wins per key.
@@ -102,6 +110,7 @@ export function loadConfig(
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
     embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
     http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
+    httpWriteTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
     standIns: {
       postgres: e.MANAGER_POSTGRES_HOST === undefined,
       broker,
@@ -138,6 +147,7 @@ export function loadConfig(
     jobExecutionMode: e.MANAGER_JOB_EXECUTION_MODE,
     metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
     schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,
+    invokeTimeoutMs: e.MANAGER_INVOKE_TIMEOUT,
   };
 }
 

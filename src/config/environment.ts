@@ -41,6 +41,8 @@ export const environmentSchema = z.object({
   MANAGER_LOG_LEVEL: logLevel,
   MANAGER_HTTP_HOST: nonEmpty('127.0.0.1'),
   MANAGER_HTTP_PORT: integerIn(7070, 0, 65535),
+  /** A response that makes no progress for this long is cut off; must outlast MANAGER_INVOKE_TIMEOUT. */
+  MANAGER_HTTP_SERVER_WRITE_TIMEOUT: durationMs('60s'),
   /** Unset: an embedded broker (aedes) stands in; see src/embedded. */
   MANAGER_MQTT_ADDRESS: brokerAddress.optional(),
   /** 5 for brokers that speak MQTT 5 (shared subscriptions, session expiry); 4 for MQTT 3.1.1 only. */
@@ -91,6 +93,8 @@ export const environmentSchema = z.object({
   MANAGER_METRICS_RETENTION: durationMs('24h'),
   /** Samples kept per task and per proplet, the newest. */
   MANAGER_METRICS_MAX_SAMPLES: integerIn(1000, 1, 1_000_000),
+  /** How long POST /tasks/{id}/invoke waits for the proplet's answer, every attempt included. */
+  MANAGER_INVOKE_TIMEOUT: durationMs('30s'),
   /**
    * Reference proplets to run inside the manager process, on its tenant and channel. Default 1 when the
    * broker is embedded (a first run with nothing installed), else 0.

@@ -280,6 +280,130 @@ export class TaskRepository {
     }
   }
 
+  /**
+   * Scheduled → Running on every one of `propletIds` that Postgres knows (a broadcast): one pin and one
+   * task count each, in one statement. The number of proplets it went to; 0 when none of them is registered;
+   * false when the task was no longer that attempt, Scheduled.
+   */
+  async markDispatchedToAll(
+    id: string,
+    attempt: number,
+    propletIds: readonly string[],
+    now: Date,
+  ): Promise<number | false> {
+    const targets = sql`ARRAY[${sql.join(
+      propletIds.map((propletId) => sql`${propletId}`),
+      sql`, `,
+    )}]::text[]`;
+    const statement = sql`
+      WITH targets AS (
+        SELECT id FROM proplets WHERE id = ANY(${targets})
+      ), moved AS (
+        UPDATE tasks SET state = ${TRANSITIONS.dispatch.to}, proplet_id = NULL,
+          start_time = ${now.toISOString()}, updated_at = ${now.toISOString()}
+        WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.dispatch.from[0]}
+          AND EXISTS (SELECT 1 FROM targets)
+        RETURNING id
+      ), pinned AS (
+        INSERT INTO task_proplets (task_id, proplet_id, created_at)
+        SELECT moved.id, targets.id, ${now.toISOString()}::timestamptz FROM moved, targets
+        ON CONFLICT (task_id, proplet_id) DO UPDATE SET created_at = excluded.created_at
+      ), counted AS (
+        UPDATE proplets SET task_count = task_count + 1
+        WHERE id IN (SELECT id FROM targets) AND EXISTS (SELECT 1 FROM moved)
+      )
+      SELECT (SELECT count(*)::int FROM moved) AS moved, (SELECT count(*)::int FROM targets) AS targets`;
+    const { rows } = await this.db.execute<{ moved: number; targets: number }>(statement);
+    const [row] = rows;
+    if (!row || row.targets === 0) return 0;
+    return row.moved === 1 ? row.targets : false;
+  }
+
+  /** The proplets holding the task now (one, or every target of a broadcast not yet reported). */
+  async holders(id: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ propletId: taskProplets.propletId })
+      .from(taskProplets)
+      .where(eq(taskProplets.taskId, id))
+      .orderBy(taskProplets.propletId);
+    return rows.map((row) => row.propletId);
+  }
+
+  /**
+   * Records one proplet's report on a running broadcast task it holds: its results under its id in
+   * `results`, its error (named) appended to `error`, its pin and task count released. The report of the
+   * last holder ends the task, Completed if no proplet failed, Failed otherwise. The task row is locked
+   * first, so of two reports arriving together exactly one sees that it is the last.
+   */
+  async recordBroadcastShare(
+    id: string,
+    propletId: string,
+    report: { results: unknown; error: string | null; finishTime: Date },
+  ): Promise<'ignored' | 'recorded' | { finished: TaskState }> {
+    return this.db.transaction(async (tx) => {
+      const locked = await tx.execute<{ id: string }>(
+        sql`SELECT id FROM tasks WHERE id = ${id} AND broadcast AND state = ${TaskStateValues.Running}
+            FOR UPDATE`,
+      );
+      if (locked.rows.length === 0) return 'ignored';
+      const released = await tx.execute<{ proplet_id: string }>(
+        sql`DELETE FROM task_proplets WHERE task_id = ${id} AND proplet_id = ${propletId} RETURNING proplet_id`,
+      );
+      if (released.rows.length === 0) return 'ignored';
+      await tx.execute(
+        sql`UPDATE proplets SET task_count = greatest(task_count - 1, 0) WHERE id = ${propletId}`,
+      );
+      const at = report.finishTime.toISOString();
+      const failure = report.error === null ? null : `proplet ${propletId}: ${report.error}`;
+      const { rows } = await tx.execute<{ state: number; remaining: boolean }>(sql`
+        WITH remaining AS (SELECT EXISTS (SELECT 1 FROM task_proplets WHERE task_id = ${id}) AS held)
+        UPDATE tasks SET
+          results = coalesce(CASE WHEN jsonb_typeof(results) = 'object' THEN results END, '{}'::jsonb)
+            || jsonb_build_object(${propletId}::text, ${JSON.stringify(report.results ?? null)}::jsonb),
+          error = nullif(concat_ws('; ', error, ${failure}::text), ''),
+          state = CASE WHEN (SELECT held FROM remaining) THEN state
+                       WHEN nullif(concat_ws('; ', error, ${failure}::text), '') IS NULL
+                         THEN ${TaskStateValues.Completed}
+                       ELSE ${TaskStateValues.Failed} END,
+          finish_time = CASE WHEN (SELECT held FROM remaining) THEN finish_time ELSE ${at}::timestamptz END,
+          updated_at = ${at}::timestamptz
+        WHERE id = ${id}
+        RETURNING state, (SELECT held FROM remaining) AS remaining`);
+      const [row] = rows;
+      if (!row || row.remaining) return 'recorded';
+      return { finished: row.state as TaskState };
+    });
+  }
+
+  /**
+   * Ends a running task (a broadcast being stopped) releasing every pin it has; the proplets released, or
+   * undefined when it was not in one of `fromStates`.
+   */
+  async finishReleasingAll(
+    id: string,
+    fromStates: readonly TaskState[],
+    outcome: Outcome,
+  ): Promise<string[] | undefined> {
+    const { rows } = await this.db.execute<{ id: string; proplet_id: string | null }>(sql`
+      WITH changed AS (
+        UPDATE tasks SET state = ${outcome.state}, error = ${outcome.error ?? null},
+          finish_time = ${outcome.finishTime.toISOString()}, updated_at = ${outcome.finishTime.toISOString()}
+        WHERE id = ${id} AND state IN (${sql.join(
+          fromStates.map((state) => sql`${state}`),
+          sql`, `,
+        )})
+        RETURNING id
+      ), released AS (
+        DELETE FROM ${taskProplets} WHERE task_id IN (SELECT id FROM changed) RETURNING proplet_id
+      ), counted AS (
+        UPDATE ${proplets} SET task_count = greatest(task_count - 1, 0)
+        WHERE id IN (SELECT proplet_id FROM released)
+      )
+      SELECT changed.id, released.proplet_id FROM changed LEFT JOIN released ON true`);
+    if (rows.length === 0) return undefined;
+    return rows.flatMap((row) => (row.proplet_id === null ? [] : [row.proplet_id]));
+  }
+
   /** Undoes markDispatched when the start message could not be published, so the job can try again. */
   async revertDispatch(id: string, attempt: number): Promise<void> {
     await this.db.execute(

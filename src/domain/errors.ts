@@ -35,3 +35,15 @@ export class PayloadTooLargeError extends DomainError {
   override name = 'PayloadTooLargeError';
   readonly status = 413;
 }
+
+/** The proplet answered with an error (an invocation that failed there). */
+export class BadGatewayError extends DomainError {
+  override name = 'BadGatewayError';
+  readonly status = 502;
+}
+
+/** The proplet did not answer in time. */
+export class GatewayTimeoutError extends DomainError {
+  override name = 'GatewayTimeoutError';
+  readonly status = 504;
+}

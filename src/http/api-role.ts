@@ -3,6 +3,7 @@ import type { RoleHandle } from '../role.ts';
 import { buildInfo } from '../observability/build-info.ts';
 import { HealthService } from '../services/health-service.ts';
 import { MetricsService } from '../services/metrics-service.ts';
+import { InvocationService } from '../services/invocation-service.ts';
 import { PropletService } from '../services/proplet-service.ts';
 import { JobService } from '../services/job-service.ts';
 import { WorkflowService } from '../services/workflow-service.ts';
@@ -27,6 +28,14 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
       config.jobExecutionMode,
       log,
     ),
+    invocations: new InvocationService(
+      resources.tasks,
+      resources.liveness,
+      resources.queues,
+      resources.invocationMailbox,
+      config.invokeTimeoutMs,
+      log,
+    ),
     proplets: new PropletService(resources.proplets, resources.liveness),
     health: new HealthService({
       postgres: () => resources.postgres.pool.query('SELECT 1'),
@@ -39,7 +48,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     maxBodyBytes: MAX_BODY_BYTES,
     logger: log,
   });
-  const server = await listen(app, config.http.host, config.http.port);
+  const server = await listen(app, config.http.host, config.http.port, config.httpWriteTimeoutMs);
   const port = boundPort(server);
   log.info({ host: config.http.host, port }, 'HTTP API listening');
   return { name: 'api', port, stop: () => closeServer(server) };

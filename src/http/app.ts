@@ -5,6 +5,7 @@ import type { HealthService } from '../services/health-service.ts';
 import type { MetricsService } from '../services/metrics-service.ts';
 import type { PropletService } from '../services/proplet-service.ts';
 import type { JobService } from '../services/job-service.ts';
+import type { InvocationService } from '../services/invocation-service.ts';
 import type { TaskService } from '../services/task-service.ts';
 import type { WorkflowService } from '../services/workflow-service.ts';
 import { errorHandler, notFound } from './errors.ts';
@@ -20,6 +21,8 @@ export interface AppDependencies {
   tasks: TaskService;
   workflows: WorkflowService;
   jobs: JobService;
+  /** POST /tasks/{id}/invoke; without it the route is not served. */
+  invocations?: InvocationService;
   proplets: PropletService;
   health: HealthService;
   metrics: MetricsService;
@@ -36,7 +39,7 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.use(requestLog(deps.logger));
   app.use('/health', healthRoutes(deps.health, deps.build, deps.instanceId));
-  app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes));
+  app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes, deps.invocations));
   app.use('/workflows', workflowRoutes(deps.workflows, deps.maxBodyBytes));
   app.use('/jobs', jobRoutes(deps.jobs, deps.maxBodyBytes));
   app.use('/proplets', propletRoutes(deps.proplets));

@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { ValidationError } from '../domain/errors.ts';
 
 /** Upstream requires JSON bodies to be declared as such; the Go SDK always does. */
@@ -22,4 +22,22 @@ const requireObject: RequestHandler = (req, _res, next) => {
 /** Middleware for routes that take a JSON object body. */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   return [requireJsonContentType, express.json({ limit: limitBytes, type: () => true }), requireObject];
+}
+
+/** Upstream reads a request with no body (none, or Content-Length 0) as an empty one. */
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/** As jsonBody, for routes whose body is optional: without one, the body is `{}`. */
+export function optionalJsonBody(limitBytes: number): RequestHandler[] {
+  const whenPresent = jsonBody(limitBytes).map((handler): RequestHandler => (req, res, next) => {
+    if (hasBody(req)) {
+      handler(req, res, next);
+      return;
+    }
+    req.body = {};
+    next();
+  });
+  return whenPresent;
 }

@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
 /**
- * Listens and resolves once bound. Express 5's app.listen passes a bind error (EADDRINUSE) to the callback
+ * Listens and resolves once bound. `writeTimeoutMs` closes a connection on which a response has made no
+ * progress for that long (upstream's write timeout; config keeps it longer than the invoke wait). Express 5's app.listen passes a bind error (EADDRINUSE) to the callback
  * instead of throwing, so we listen on a node:http server and reject on its 'error' event.
  */
-export function listen(app: Express, host: string, port: number): Promise<Server> {
+export function listen(app: Express, host: string, port: number, writeTimeoutMs?: number): Promise<Server> {
   const server = createServer(app);
+  if (writeTimeoutMs !== undefined) server.setTimeout(writeTimeoutMs);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

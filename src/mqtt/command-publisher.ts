@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { channelBase, MANAGER_TOPICS } from './topics.ts';
 import { publishJson, type MqttSettings } from './client.ts';
-import type { StartMessage, StopMessage } from './outbound-payloads.ts';
+import type { InvokeMessage, StartMessage, StopMessage } from './outbound-payloads.ts';
 
 /** Sends commands to proplets on the channel's manager topics. */
 export class CommandPublisher {
@@ -20,6 +20,10 @@ export class CommandPublisher {
 
   publishStop(message: StopMessage): Promise<void> {
     return this.publish(MANAGER_TOPICS.stop, message);
+  }
+
+  publishInvoke(message: InvokeMessage): Promise<void> {
+    return this.publish(MANAGER_TOPICS.invoke, message);
   }
 
   private publish(suffix: string, message: unknown): Promise<void> {

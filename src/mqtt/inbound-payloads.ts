@@ -116,11 +116,21 @@ export const propletMetricsPayload = z.object({
   ),
 });
 
+/** An invocation's answer (spec §3.3.8); one without a string invocation_id can reach no waiter. */
+export const invokeResultPayload = z.object({
+  task_id: z.string().min(1).max(255),
+  invocation_id: z.string().min(1).max(255),
+  proplet_id: propletId.optional(),
+  results: z.string().nullish(),
+  error: z.string().nullish(),
+});
+
 export type DiscoveryPayload = z.infer<typeof discoveryPayload>;
 export type HeartbeatPayload = z.infer<typeof heartbeatPayload>;
 export type ResultPayload = z.infer<typeof resultPayload>;
 export type TaskMetricsPayload = z.infer<typeof taskMetricsPayload>;
 export type PropletMetricsPayload = z.infer<typeof propletMetricsPayload>;
+export type InvokeResultPayload = z.infer<typeof invokeResultPayload>;
 
 /** Drops keys whose value is undefined, so stored metadata omits what the proplet did not send. */
 export function compactMetadata(metadata: Record<string, unknown>): Record<string, unknown> {

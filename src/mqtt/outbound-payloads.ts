@@ -79,3 +79,34 @@ export function buildStartMessage(
 export function buildStopMessage(taskId: string, propletId: string): StopMessage {
   return { id: taskId, broadcast: false, proplet_id: propletId };
 }
+
+/** The start of a broadcast task: no proplet_id, so every proplet runs it (spec §3.3.4, rule 2). */
+export function buildBroadcastStartMessage(task: Task): StartMessage {
+  const { proplet_id: _none, ...message } = buildStartMessage(task, '');
+  return { ...message, broadcast: true };
+}
+
+/** The stop of a broadcast task, once for all its proplets (spec §3.3.5). */
+export function buildBroadcastStopMessage(taskId: string): StopMessage {
+  return { id: taskId, broadcast: true };
+}
+
+/**
+ * A targeted latent start that deploys the module again on one proplet, for an invocation that found it
+ * missing there (spec §8.1).
+ */
+export function buildRedeployMessage(task: Task, propletId: string): StartMessage {
+  return { ...buildStartMessage(task, propletId), broadcast: false, daemon: false, latent: true };
+}
+
+/** The invoke command (spec §3.3.7). */
+export const invokeMessage = z.object({
+  id: z.string().min(1),
+  broadcast: z.boolean(),
+  proplet_id: z.string().min(1),
+  invocation_id: z.string().min(1),
+  inputs: z.array(z.string()),
+  env: z.record(z.string(), z.string()).optional(),
+});
+
+export type InvokeMessage = z.infer<typeof invokeMessage>;

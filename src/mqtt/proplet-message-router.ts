@@ -7,6 +7,7 @@ import {
   compactMetadata,
   discoveryPayload,
   heartbeatPayload,
+  invokeResultPayload,
   propletMetricsPayload,
   resultPayload,
   taskMetricsPayload,
@@ -20,6 +21,7 @@ const SCHEMAS = {
   results: resultPayload,
   taskMetrics: taskMetricsPayload,
   propletMetrics: propletMetricsPayload,
+  invokeResults: invokeResultPayload,
 } as const satisfies Record<PropletTopicKind, z.ZodType>;
 
 /**
@@ -109,6 +111,17 @@ export class PropletMessageRouter {
             memory: compactMetadata(data.memory_metrics) as Record<string, number>,
             at: data.timestamp ?? receivedAt,
           },
+        });
+        return;
+      }
+      case 'invokeResults': {
+        const data = parsed.data as z.infer<typeof invokeResultPayload>;
+        await this.queues.enqueue('task-results', 'invoke-result', {
+          taskId: data.task_id,
+          invocationId: data.invocation_id,
+          propletId: data.proplet_id,
+          results: data.results ?? '',
+          error: data.error === '' ? null : (data.error ?? null),
         });
         return;
       }

@@ -5,11 +5,13 @@ export const PROPLET_TOPICS = {
   results: 'control/proplet/results',
   taskMetrics: 'control/proplet/task_metrics',
   propletMetrics: 'control/proplet/metrics',
+  invokeResults: 'control/proplet/invoke_results',
 } as const;
 
 export const MANAGER_TOPICS = {
   start: 'control/manager/start',
   stop: 'control/manager/stop',
+  invoke: 'control/manager/invoke',
 } as const;
 
 export function channelBase(tenantId: string, channelId: string): string {
@@ -45,7 +47,8 @@ export function ingressSubscriptions(
   const topic = (group: string, kind: PropletTopicKind) =>
     subscription(`${base}/${PROPLET_TOPICS[kind]}`, group, shared);
   return {
-    durable: [topic(shareGroup, 'create'), topic(shareGroup, 'results')],
+    // Invoke results are durable too: one that arrives while the ingress restarts still reaches its waiter.
+    durable: [topic(shareGroup, 'create'), topic(shareGroup, 'results'), topic(shareGroup, 'invokeResults')],
     live: [
       topic(`${shareGroup}-live`, 'alive'),
       topic(`${shareGroup}-live`, 'taskMetrics'),

@@ -12,9 +12,36 @@ const startJob = z.object({
   requestedAt: z.number().int().nonnegative(),
 });
 
-const stopJob = z.object({
+/** A stop for the proplet holding the task, or (broadcast) one stop that every proplet takes. */
+const stopJob = z.union([
+  z.object({ taskId: z.guid(), propletId: z.string().min(1) }),
+  z.object({ taskId: z.guid(), broadcast: z.literal(true) }),
+]);
+
+/** One attempt of an invocation, on one proplet; published only while its waiter still waits. */
+const invokeJob = z.object({
   taskId: z.guid(),
   propletId: z.string().min(1),
+  invocationId: z.guid(),
+  inputs: z.array(z.string()),
+  env: z.record(z.string(), z.string()).optional(),
+  /** ms since the epoch; past this the waiter has given up, so the invocation is not sent. */
+  expiresAt: z.number().int().nonnegative(),
+});
+
+/** Deploys a latent task again on proplets that lack its module (spec §8.1). */
+const redeployJob = z.object({
+  taskId: z.guid(),
+  attempt: z.number().int().positive(),
+  propletIds: z.array(z.string().min(1)).min(1),
+});
+
+const invokeResultJob = z.object({
+  taskId: z.string().min(1),
+  invocationId: z.string().min(1),
+  propletId: z.string().min(1).optional(),
+  results: z.string(),
+  error: z.string().nullable(),
 });
 
 const resultJob = z.object({
@@ -99,8 +126,18 @@ export const QUEUE_CATALOG = {
       removeOnFail: keepFailed,
     },
   },
+  'task-invoke': {
+    jobs: { invoke: invokeJob, redeploy: redeployJob },
+    // An invocation is worth sending only while its caller waits: a few quick tries, nothing kept.
+    options: {
+      attempts: 5,
+      backoff: { type: 'fixed', delay: 200 },
+      removeOnComplete: true,
+      removeOnFail: { count: 1_000 },
+    },
+  },
   'task-results': {
-    jobs: { result: resultJob },
+    jobs: { result: resultJob, 'invoke-result': invokeResultJob },
     options: {
       attempts: 20,
       backoff: { type: 'exponential', delay: 250 },
@@ -155,6 +192,9 @@ export type MetricsSamples = z.infer<typeof metricsSamplesJob>;
 export const jobIds = {
   start: (taskId: string, attempt: number) => `start-${taskId}-${attempt}`,
   stop: (taskId: string, attempt: number) => `stop-${taskId}-${attempt}`,
+  invoke: (invocationId: string) => `invoke-${invocationId}`,
+  /** One re-deploy at a time per run; completed ones are not kept, so a later one may follow. */
+  redeploy: (taskId: string, attempt: number) => `redeploy-${taskId}-${attempt}`,
 };
 
 /** One BullMQ job scheduler per task: its ticks get ids of their own (`repeat:<scheduler>:<time>`). */

@@ -1,8 +1,15 @@
 import type { TaskRepository } from '../db/task-repository.ts';
+import type { Task } from '../domain/task.ts';
 import { TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { CommandPublisher } from '../mqtt/command-publisher.ts';
 import { NotConnectedError } from '../mqtt/not-connected-error.ts';
-import { buildStartMessage, buildStopMessage } from '../mqtt/outbound-payloads.ts';
+import {
+  buildBroadcastStartMessage,
+  buildBroadcastStopMessage,
+  buildRedeployMessage,
+  buildStartMessage,
+  buildStopMessage,
+} from '../mqtt/outbound-payloads.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobData } from '../queue/catalog.ts';
 import { retryLater, type RetryLater } from '../queue/queue-worker.ts';
@@ -76,6 +83,7 @@ export class DispatchService {
       log.info('start dropped: the task was deleted or started again since');
       return 'dropped';
     }
+    if (task.broadcast) return this.dispatchBroadcast(task, job, log);
     if (task.state === TaskState.Running && task.propletId) {
       // This job already marked the task Running, then its worker died before the publish was confirmed.
       // Proplets ignore a start for a task they already run, so sending it again is safe.
@@ -150,8 +158,97 @@ export class DispatchService {
   }
 
   async stop(job: JobData<'task-stop', 'stop'>, logger: Logger): Promise<void> {
+    if ('broadcast' in job) {
+      await this.publisher.publishStop(buildBroadcastStopMessage(job.taskId));
+      logger.info({ taskId: job.taskId }, 'broadcast stop published');
+      return;
+    }
     await this.publisher.publishStop(buildStopMessage(job.taskId, job.propletId));
     logger.info({ taskId: job.taskId, propletId: job.propletId }, 'stop published');
+  }
+
+  /**
+   * A broadcast start goes to every live proplet: each gets a pin, and one start message without a
+   * proplet_id reaches them all (spec §3.3.4). Waits like any start while none is alive.
+   */
+  private async dispatchBroadcast(
+    task: Task,
+    job: JobData<'task-start', 'start'>,
+    log: Logger,
+  ): Promise<'dispatched' | 'dropped' | { reason: string }> {
+    if (task.state === TaskState.Running) {
+      // As for a targeted start: this job marked it Running, then died before the publish was confirmed.
+      await this.publisher.publishStart(buildBroadcastStartMessage(task));
+      log.info('broadcast start published again after an interrupted dispatch');
+      return 'dispatched';
+    }
+    if (task.state !== TaskState.Scheduled) {
+      log.info({ state: task.state }, 'start dropped: the task is no longer scheduled');
+      return 'dropped';
+    }
+    const alive = await this.liveness.aliveIds();
+    if (alive.length === 0) return { reason: 'a live proplet was not available' };
+    const marked = await this.tasks.markDispatchedToAll(task.id, job.attempt, alive, new Date());
+    if (marked === 0) return { reason: 'no live proplet was registered' };
+    if (marked === false) {
+      log.info('start dropped: the task changed state while proplets were chosen');
+      return 'dropped';
+    }
+    try {
+      await this.publisher.publishStart(buildBroadcastStartMessage({ ...task, state: TaskState.Running }));
+    } catch (error) {
+      if (error instanceof NotConnectedError) {
+        await this.tasks.revertDispatch(task.id, job.attempt);
+        log.warn('broadcast start not published: broker unreachable; will try again');
+        return { reason: 'the start command could not be published (broker unreachable)' };
+      }
+      throw error;
+    }
+    const now = await this.tasks.runState(task.id);
+    if (!now || now.state !== TaskState.Running || now.attempt !== job.attempt) {
+      await this.publisher.publishStop(buildBroadcastStopMessage(task.id));
+      log.info('broadcast task stopped while its start was published: stop sent again');
+    }
+    log.info({ proplets: marked, dispatchMs: Date.now() - job.requestedAt }, 'broadcast task dispatched');
+    return 'dispatched';
+  }
+
+  /**
+   * Sends one invocation to its proplet, unless its caller has stopped waiting: an invocation nobody waits
+   * for would run for nothing.
+   */
+  async invoke(job: JobData<'task-invoke', 'invoke'>, logger: Logger): Promise<void> {
+    const log = logger.child({
+      taskId: job.taskId,
+      propletId: job.propletId,
+      invocationId: job.invocationId,
+    });
+    if (Date.now() > job.expiresAt) {
+      log.info('invocation dropped: its caller stopped waiting');
+      return;
+    }
+    await this.publisher.publishInvoke({
+      id: job.taskId,
+      broadcast: false,
+      proplet_id: job.propletId,
+      invocation_id: job.invocationId,
+      inputs: job.inputs,
+      env: job.env,
+    });
+    log.info('invocation published');
+  }
+
+  /** Deploys a latent task again, one targeted start per proplet that lacked its module (spec §8.1). */
+  async redeploy(job: JobData<'task-invoke', 'redeploy'>, logger: Logger): Promise<void> {
+    const log = logger.child({ taskId: job.taskId, attempt: job.attempt });
+    const task = await this.tasks.findById(job.taskId);
+    if (!task || task.attempt !== job.attempt || task.state !== TaskState.Running || !task.latent) {
+      log.info('re-deploy dropped: the task is no longer that deployed run');
+      return;
+    }
+    for (const propletId of job.propletIds)
+      await this.publisher.publishStart(buildRedeployMessage(task, propletId));
+    log.info({ proplets: job.propletIds }, 'latent task deployed again');
   }
 
   private async giveUp(job: JobData<'task-start', 'start'>, error: string, log: Logger): Promise<void> {

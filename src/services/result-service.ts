@@ -6,6 +6,7 @@ import type { StoppedRuns } from '../coordination/stopped-runs.ts';
 import { groupOf } from '../domain/group.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import { queueAdvance } from './task-queueing.ts';
+import type { InvocationMailbox } from '../coordination/invocation-mailbox.ts';
 
 /**
  * Applies results published by proplets. The transition is conditional (Running, and held by the proplet
@@ -17,6 +18,7 @@ export class ResultService {
     private readonly tasks: TaskRepository,
     private readonly stoppedRuns: StoppedRuns,
     private readonly queues: JobQueues,
+    private readonly mailbox?: InvocationMailbox,
   ) {}
 
   async apply(result: JobData<'task-results', 'result'>, logger: Logger): Promise<void> {
@@ -25,6 +27,11 @@ export class ResultService {
     const transition = failed ? TRANSITIONS.fail : TRANSITIONS.complete;
     if (result.propletId && (await this.stoppedRuns.consume(result.taskId, result.propletId))) {
       log.info('result of a stopped run ignored');
+      return;
+    }
+    if (!result.propletId && (await this.tasks.findSummary(result.taskId))?.broadcast) {
+      // A broadcast task is held by many: a report must say whose it is.
+      log.warn({ reason: 'a result for a broadcast task must name its proplet' }, 'result ignored');
       return;
     }
     const applied = await this.tasks.finish(
@@ -44,9 +51,51 @@ export class ResultService {
       await queueAdvance(this.queues, applied);
       return;
     }
+    if (result.propletId && (await this.applyBroadcastShare(result, result.propletId, log))) return;
     // A stop may have been marked while this result was on its way: this result was that run's report.
     if (result.propletId) await this.stoppedRuns.consume(result.taskId, result.propletId);
     log.warn({ reason: await this.whyIgnored(result) }, 'result ignored');
+  }
+
+  /**
+   * A broadcast task's proplet reported: its share is recorded (results under its id, errors named) and
+   * released; the last share ends the task. False when the task is no broadcast this proplet holds.
+   */
+  private async applyBroadcastShare(
+    result: JobData<'task-results', 'result'>,
+    propletId: string,
+    log: Logger,
+  ): Promise<boolean> {
+    const failed = typeof result.error === 'string' && result.error !== '';
+    const outcome = await this.tasks.recordBroadcastShare(result.taskId, propletId, {
+      results: result.results ?? null,
+      error: failed ? (result.error ?? null) : null,
+      finishTime: new Date(result.receivedAt),
+    });
+    if (outcome === 'ignored') return false;
+    if (outcome === 'recorded') log.info({ failed }, 'broadcast share recorded; others still running');
+    else {
+      log.info(
+        { state: outcome.finished },
+        outcome.finished === TaskState.Completed ? 'broadcast task completed' : 'broadcast task failed',
+      );
+      await queueAdvance(this.queues, await this.tasks.findSummary(result.taskId));
+    }
+    return true;
+  }
+
+  /** Hands an invocation's answer to the api process waiting for it, wherever that runs. */
+  async deliverInvocation(answer: JobData<'task-results', 'invoke-result'>, logger: Logger): Promise<void> {
+    if (!this.mailbox) throw new Error('no invocation mailbox in this process');
+    await this.mailbox.deliver(answer.invocationId, {
+      results: answer.results,
+      error: answer.error,
+      propletId: answer.propletId,
+    });
+    logger.debug(
+      { taskId: answer.taskId, invocationId: answer.invocationId, propletId: answer.propletId },
+      'invocation answer delivered',
+    );
   }
 
   private async whyIgnored(result: JobData<'task-results', 'result'>): Promise<string> {
@@ -58,6 +107,7 @@ export class ResultService {
       return 'the task is already finished (duplicate, or it was stopped)';
     }
     if (task.state !== TaskState.Running) return 'the task is not running';
+    if (task.broadcast) return `proplet ${result.propletId ?? 'none'} does not hold this broadcast task`;
     return `the task is held by proplet ${task.propletId ?? 'none'}`;
   }
 }

@@ -27,7 +27,6 @@ export function startProblem(task: Task): string | undefined {
   }
   if (!hasFile && !hasImage)
     return 'the task has neither file nor image_url: upload a .wasm file or set image_url';
-  if (task.broadcast) return 'broadcast tasks cannot be started yet by this manager';
   return undefined;
 }
 
@@ -141,7 +140,18 @@ export class TaskService {
           ),
         );
     }
-    if (deleted.state === TaskState.Running && deleted.propletId) {
+    if (deleted.state === TaskState.Running && deleted.broadcast) {
+      await this.queues
+        .enqueue(
+          'task-stop',
+          'stop',
+          { taskId: id, broadcast: true },
+          { jobId: jobIds.stop(id, deleted.attempt) },
+        )
+        .catch((error: unknown) =>
+          this.logger.warn({ taskId: id, err: error }, 'could not queue the stop of a deleted task'),
+        );
+    } else if (deleted.state === TaskState.Running && deleted.propletId) {
       await this.queues
         .enqueue(
           'task-stop',
@@ -204,7 +214,9 @@ export class TaskService {
       const task = await this.get(id);
       const outcome = { error: STOPPED_BY_USER, finishTime: new Date() };
 
-      if (task.state === TRANSITIONS.stop.from[0]) {
+      if (task.state === TRANSITIONS.stop.from[0] && task.broadcast) {
+        if (await this.stopBroadcast(task, outcome)) return;
+      } else if (task.state === TRANSITIONS.stop.from[0]) {
         if (await this.stopRunning(task, outcome)) return;
       } else if (task.state === TRANSITIONS.withdraw.from[0]) {
         await this.queues.remove('task-start', jobIds.start(id, task.attempt));
@@ -258,6 +270,39 @@ export class TaskService {
       await this.stoppedRuns.unmark(task.id, propletId);
     }
     return stopped !== undefined;
+  }
+
+  /**
+   * Stops a running broadcast task: one stop that every proplet takes, a stopped-run mark for each proplet
+   * still holding it (its last report is to be ignored), and the task failed with every pin released.
+   */
+  private async stopBroadcast(task: Task, outcome: { error: string; finishTime: Date }): Promise<boolean> {
+    const holders = await this.tasks.holders(task.id);
+    await Promise.all(holders.map((propletId) => this.stoppedRuns.mark(task.id, propletId)));
+    const unmark = (propletIds: string[]) =>
+      Promise.all(propletIds.map((propletId) => this.stoppedRuns.unmark(task.id, propletId)));
+    try {
+      await this.queues.enqueue(
+        'task-stop',
+        'stop',
+        { taskId: task.id, broadcast: true },
+        { jobId: jobIds.stop(task.id, task.attempt) },
+      );
+    } catch (error) {
+      await unmark(holders).catch(() => undefined);
+      throw error;
+    }
+    const released = await this.tasks.finishReleasingAll(task.id, TRANSITIONS.stop.from, {
+      ...outcome,
+      state: TRANSITIONS.stop.to,
+    });
+    // Proplets that reported meanwhile were released by their report: no later one is to be ignored.
+    await unmark(holders.filter((propletId) => !released?.includes(propletId)));
+    if (released) {
+      this.logger.info({ taskId: task.id, proplets: released.length }, 'broadcast task stopped');
+      await queueAdvanceOrWarn(this.queues, task, this.logger);
+    }
+    return released !== undefined;
   }
 
   async results(id: string): Promise<unknown> {

@@ -168,4 +168,24 @@ describe('reference proplets running real Wasm', () => {
     );
     assert.equal(next.results, '2');
   });
+
+  it('deploys a latent add and invokes it, with the inputs of each invocation', async () => {
+    const task = await run(
+      { name: 'add', file: example('add').toString('base64'), inputs: [1, 1], latent: true },
+      TaskState.Running,
+    );
+    const answer = await api('POST', `/tasks/${task.id}/invoke`, { inputs: [20, 22] });
+    assert.deepEqual(answer.body, { invoked: true, results: '42' });
+    assert.deepEqual((await api('POST', `/tasks/${task.id}/invoke`)).body, { invoked: true, results: '2' });
+    const trap = await api('POST', `/tasks/${task.id}/invoke`, { inputs: ['x', 'y'] });
+    assert.equal(trap.status, 502);
+  });
+
+  it('runs a broadcast add on both proplets and collects each result', async () => {
+    const done = await run(
+      { name: 'add', file: example('add').toString('base64'), inputs: [2, 3], broadcast: true },
+      TaskState.Completed,
+    );
+    assert.deepEqual(done.results, Object.fromEntries(proplets.map(({ id }) => [id, '5'])));
+  });
 });

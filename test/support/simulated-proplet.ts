@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
+  invokeMessage,
   startMessage,
   stopMessage,
+  type InvokeMessage,
   type StartMessage,
   type StopMessage,
 } from '../../src/mqtt/outbound-payloads.ts';
@@ -19,6 +21,11 @@ export type StartBehaviour = (
   start: StartMessage,
 ) => { results?: unknown; error?: string | null } | 'keep-running';
 
+/** What the proplet answers to an invocation: results, an error, or nothing at all (never answers). */
+export type InvokeBehaviour = (
+  invoke: InvokeMessage,
+) => { results?: string; error?: string | null } | 'no-answer';
+
 /**
  * A proplet speaking the upstream protocol (spec §3), as the Rust proplet does: discovery once, heartbeats,
  * a last will, starts filtered by proplet_id, one result per run. It runs no Wasm: tests script the answers.
@@ -27,13 +34,24 @@ export class SimulatedProplet {
   readonly id: string;
   readonly starts: StartMessage[] = [];
   readonly stops: StopMessage[] = [];
+  readonly invokes: InvokeMessage[] = [];
+  /**
+   * Answers invocations as upstream proplets do: a task it has not deployed (no latent start received) has
+   * "not been precompiled"; a deployed one answers `ran <task id>`. Tests replace it to script answers.
+   */
+  invokeBehaviour: InvokeBehaviour = (invoke) =>
+    this.starts.some((start) => start.id === invoke.id && start.latent)
+      ? { results: `ran ${invoke.id}` }
+      : { error: `task ${invoke.id} has not been precompiled on proplet ${this.id}` };
   private client?: MqttClient;
   private heartbeat?: NodeJS.Timeout;
   private readonly base: string;
 
   constructor(
     topics: ProtocolTopics,
-    private readonly behaviour: StartBehaviour = (start) => ({ results: `ran ${start.name}` }),
+    // A latent start deploys, as upstream's: no result until invoked.
+    private readonly behaviour: StartBehaviour = (start) =>
+      start.latent ? 'keep-running' : { results: `ran ${start.name}` },
     id: string = randomUUID(),
     private readonly heartbeatMs = 200,
   ) {
@@ -145,6 +163,21 @@ export class SimulatedProplet {
       const stop = stopMessage.parse(json);
       if (stop.broadcast || stop.proplet_id === undefined || stop.proplet_id === this.id)
         this.stops.push(stop);
+      return;
+    }
+    if (topic.endsWith('/control/manager/invoke')) {
+      const invoke = invokeMessage.parse(json);
+      if (invoke.proplet_id !== this.id) return;
+      this.invokes.push(invoke);
+      const answer = this.invokeBehaviour(invoke);
+      if (answer === 'no-answer') return;
+      void this.publish('control/proplet/invoke_results', {
+        task_id: invoke.id,
+        invocation_id: invoke.invocation_id,
+        proplet_id: this.id,
+        results: answer.results ?? '',
+        error: answer.error ?? null,
+      }).catch(() => undefined);
       return;
     }
     if (!topic.endsWith('/control/manager/start')) return;

@@ -131,6 +131,18 @@ describe('loadConfig', () => {
     assertConfigError({ PATH: '', MANAGER_QUEUE_STORE: 'redis' }, 'MANAGER_QUEUE_STORE');
   });
 
+  it('waits 30 s for an invocation, under a 60 s HTTP write timeout, and refuses a wait as long as it', () => {
+    const config = loadConfig({}, workDir());
+    assert.equal(config.invokeTimeoutMs, 30_000);
+    assert.equal(config.httpWriteTimeoutMs, 60_000);
+    assert.equal(loadConfig({ MANAGER_INVOKE_TIMEOUT: '2s' }, workDir()).invokeTimeoutMs, 2_000);
+    assertConfigError({ MANAGER_INVOKE_TIMEOUT: '60s' }, 'MANAGER_INVOKE_TIMEOUT');
+    assertConfigError(
+      { MANAGER_INVOKE_TIMEOUT: '20s', MANAGER_HTTP_SERVER_WRITE_TIMEOUT: '15s' },
+      'MANAGER_HTTP_SERVER_WRITE_TIMEOUT',
+    );
+  });
+
   it('uses the local identities when neither the environment nor config.toml names them', () => {
     const { mqtt } = loadConfig({}, workDir());
     assert.equal(mqtt.tenantId, LOCAL_DEFAULTS.tenantId);

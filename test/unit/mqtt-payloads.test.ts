@@ -354,12 +354,12 @@ describe('topics', () => {
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/results'), 'results');
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/task_metrics'), 'taskMetrics');
     assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/metrics'), 'propletMetrics');
+    assert.equal(propletTopicKind(base, 'm/T/c/C/control/proplet/invoke_results'), 'invokeResults');
   });
 
   it('ignores other proplet topics', () => {
     for (const topic of [
       'm/T/c/C/control/proplet/metrics/extra',
-      'm/T/c/C/control/proplet/invoke_results',
       'm/T/c/C/control/proplet/results/extra',
       'm/T/c/C/control/manager/start',
       'm/T/c/C',
@@ -385,6 +385,7 @@ describe('topics', () => {
       durable: [
         '$share/propeller-ingress/m/T/c/C/control/proplet/create',
         '$share/propeller-ingress/m/T/c/C/control/proplet/results',
+        '$share/propeller-ingress/m/T/c/C/control/proplet/invoke_results',
       ],
       live: [
         '$share/propeller-ingress-live/m/T/c/C/control/proplet/alive',

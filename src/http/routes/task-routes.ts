@@ -1,17 +1,23 @@
 import { Router } from 'express';
+import type { InvocationService } from '../../services/invocation-service.ts';
 import type { TaskService } from '../../services/task-service.ts';
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
-import { jsonBody } from '../json-body.ts';
+import { jsonBody, optionalJsonBody } from '../json-body.ts';
 import { requireUuid } from '../schemas/ids.ts';
 import { parseMetadataFilter } from '../schemas/metadata-filter.ts';
 import { parsePage } from '../schemas/pagination.ts';
+import { invokeBody } from '../schemas/invoke-input.ts';
 import { createTaskBody, updateTaskBody } from '../schemas/task-input.ts';
 import { toTaskJson } from '../schemas/task-view.ts';
 import { parseOrThrow } from '../schemas/validation.ts';
 import { readWasmUpload } from '../wasm-upload.ts';
 
-export function taskRoutes(tasks: TaskService, maxBodyBytes: number): Router {
+export function taskRoutes(
+  tasks: TaskService,
+  maxBodyBytes: number,
+  invocations?: InvocationService,
+): Router {
   const router = Router();
   const body = jsonBody(maxBodyBytes);
 
@@ -96,6 +102,25 @@ export function taskRoutes(tasks: TaskService, maxBodyBytes: number): Router {
       }),
     )
     .all(methodNotAllowed);
+
+  if (invocations)
+    router
+      .route('/:taskId/invoke')
+      .post(
+        ...optionalJsonBody(maxBodyBytes),
+        handle(async (req, res) => {
+          const id = requireUuid(req.params.taskId, 'task id');
+          const request = parseOrThrow(invokeBody, req.body, 'invocation');
+          // A client that hangs up ends the wait: nobody is left to answer.
+          const gone = new AbortController();
+          res.on('close', () => {
+            if (!res.writableFinished) gone.abort();
+          });
+          const results = await invocations.invoke(id, request, gone.signal);
+          if (results !== undefined) res.json({ invoked: true, results });
+        }),
+      )
+      .all(methodNotAllowed);
 
   return router;
 }
