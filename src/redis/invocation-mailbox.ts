@@ -75,7 +75,9 @@ export class RedisInvocationMailbox implements InvocationMailbox {
         this.subscribing = undefined;
         throw error;
       }
-      this.subscriber = subscriber;
+      // Closed while subscribing: nobody will close this connection later.
+      if (this.closed) await subscriber.quit().catch(() => subscriber.disconnect());
+      else this.subscriber = subscriber;
     })();
     return this.subscribing;
   }

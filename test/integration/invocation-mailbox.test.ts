@@ -69,10 +69,12 @@ const postgresBackend: Backend = {
 
 for (const backend of available({ redis: () => redisBackend, postgres: () => postgresBackend })) {
   describe(`${backend.name} invocation mailbox`, () => {
-    let open: InvocationMailbox[] = [];
+    // Every mailbox a test opened, closed at the end: an open Redis subscriber would keep the file running.
+    const open: InvocationMailbox[] = [];
     const mailboxes = (count: number) => {
-      open = backend.open(count);
-      return open;
+      const opened = backend.open(count);
+      open.push(...opened);
+      return opened;
     };
 
     before(() => backend.setUp());
