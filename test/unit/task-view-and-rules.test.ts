@@ -318,10 +318,8 @@ describe('startProblem', () => {
     );
   });
 
-  it('refuses broadcast tasks for now', () => {
-    assert.match(
-      startProblem(makeTask({ broadcast: true, file: wasm, fileSize: wasm.length })) ?? '',
-      /broadcast/,
-    );
+  it('starts broadcast tasks like any other, and asks them for Wasm like any other', () => {
+    assert.equal(startProblem(makeTask({ broadcast: true, file: wasm, fileSize: wasm.length })), undefined);
+    assert.match(startProblem(makeTask({ broadcast: true })) ?? '', /neither file nor image_url/);
   });
 });
