@@ -4,8 +4,11 @@ import type { RoleHandle } from '../src/role.ts';
 import { ProgressionService } from '../src/services/progression-service.ts';
 import { ResultService } from '../src/services/result-service.ts';
 
+/** How often workflows and jobs waiting with nothing under way are looked at again. */
+const GROUP_SWEEP_EVERY_MS = 30_000;
+
 /** Consumes results published by proplets, records them in Postgres, and moves workflows and jobs on. */
-export function startResults(resources: Resources): RoleHandle {
+export async function startResults(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'results' });
   const results = new ResultService(
@@ -32,9 +35,14 @@ export function startResults(resources: Resources): RoleHandle {
   );
   const progressWorker = startQueueWorker(
     'group-progress',
-    { advance: (data, job) => progression.advance({ kind: data.group, id: data.id }, job.logger) },
+    {
+      advance: (data, job) => progression.advance({ kind: data.group, id: data.id }, job.logger),
+      sweep: (_data, job) => progression.sweep(job.logger),
+    },
     { ...options, concurrency: 8 },
   );
+  // One schedule however many results processes run: each sweep is one job, taken by one of them.
+  await resources.queues.every('group-progress', 'group-sweep', GROUP_SWEEP_EVERY_MS, 'sweep', {});
   logger.info('results worker consuming task-results and group-progress');
   return {
     name: 'results',

@@ -262,6 +262,26 @@ export class GroupRepository {
       .where(and(eq(groupColumn(group), group.id), eq(tasks.state, TaskState.Scheduled)));
   }
 
+  /**
+   * Groups that wait with nothing under way: a task Pending, none Scheduled or Running, one finished. A
+   * group whose progress was queued and lost (the queue was away when its last task finished) looks so;
+   * evaluating one that merely waits for the client changes nothing.
+   */
+  async stalledGroups(limit: number): Promise<GroupRef[]> {
+    const { rows } = await this.db.execute<{ kind: GroupRef['kind']; id: string }>(sql`
+      SELECT CASE WHEN job_id IS NOT NULL THEN 'job' ELSE 'workflow' END AS kind,
+             coalesce(job_id, workflow_id) AS id
+      FROM tasks
+      WHERE coalesce(job_id, workflow_id) IN (
+        SELECT coalesce(job_id, workflow_id) FROM tasks
+        WHERE state = ${TaskState.Pending} AND (job_id IS NOT NULL OR workflow_id IS NOT NULL))
+      GROUP BY 1, 2
+      HAVING NOT bool_or(state IN (${TaskState.Scheduled}, ${TaskState.Running}))
+        AND bool_or(state IN (${TaskState.Completed}, ${TaskState.Failed}, ${TaskState.Skipped}, ${TaskState.Interrupted}))
+      LIMIT ${limit}`);
+    return rows.map((row) => ({ kind: row.kind, id: row.id }));
+  }
+
   /** Completed parents' results by id, for the start message of a task that depends on them. */
   async parentResults(parentIds: readonly string[]): Promise<Record<string, unknown>> {
     if (parentIds.length === 0) return {};

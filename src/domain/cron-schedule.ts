@@ -36,7 +36,8 @@ export function cronProblem(expression: string): string | undefined {
     if (problem) return `invalid cron expression: ${problem}`;
   }
   try {
-    CronExpressionParser.parse(trimmed, { tz: DEFAULT_TIMEZONE });
+    // An expression can parse yet never match (31 February): finding its next time tells.
+    CronExpressionParser.parse(trimmed, { tz: DEFAULT_TIMEZONE }).next();
   } catch (error) {
     return `invalid cron expression: ${(error as Error).message}`;
   }

@@ -146,7 +146,7 @@ export const QUEUE_CATALOG = {
     },
   },
   'group-progress': {
-    jobs: { advance: advanceJob },
+    jobs: { advance: advanceJob, sweep: z.object({}) },
     options: {
       attempts: 20,
       backoff: { type: 'exponential', delay: 250 },

@@ -9,8 +9,8 @@ import type { TaskService } from './task-service.ts';
 /**
  * What a cron tick does (spec §2.8, without upstream's endless retries): starts the task as
  * `POST /tasks/{id}/start` does, with its priority; skips the tick while the previous run is still scheduled
- * or running; records a refused start on the task; then moves next_run on, or, for a one-shot, clears the
- * schedule and removes its job scheduler.
+ * or running; records a refused start on the task; then moves next_run on, or, for a one-shot that started,
+ * clears the schedule and removes its job scheduler.
  */
 export class CronTickService {
   constructor(
@@ -31,8 +31,10 @@ export class CronTickService {
     }
     const fired = task.schedule;
     let refused: string | undefined;
+    let started = false;
     try {
       await this.taskService.start(task.id);
+      started = true;
       log.info({ schedule: fired, recurring: task.isRecurring }, 'cron tick started the task');
     } catch (error) {
       if (error instanceof ConflictError) {
@@ -45,14 +47,15 @@ export class CronTickService {
       }
     }
 
-    const recurring = task.isRecurring;
+    // A one-shot that did not start (skipped or refused) keeps its schedule: it runs at the next match.
+    const done = !task.isRecurring && started;
     const stillFired = await this.tasks.afterTick(task.id, fired, {
-      nextRun: recurring ? nextRun(fired, task.timezone, new Date()) : null,
-      clearSchedule: !recurring,
+      nextRun: done ? null : nextRun(fired, task.timezone, new Date()),
+      clearSchedule: done,
       ...(refused === undefined ? {} : { error: refused }),
     });
     // A PUT that changed the schedule meanwhile registered its own scheduler, under the same id: keep it.
-    if (!recurring && stillFired) {
+    if (done && stillFired) {
       await this.registry.unregister(task.id);
       log.info('one-shot schedule fired: schedule cleared, job scheduler removed');
     }

@@ -17,6 +17,12 @@ export function assembleGroup(
   inputs: readonly GroupTaskInput[],
   kind: 'workflow' | 'job',
 ): { groupId: string; tasks: Array<NewTask & { id: string }> } {
+  const other = kind === 'job' ? 'workflow_id' : 'job_id';
+  const mixed = inputs.findIndex((input) => (kind === 'job' ? input.task.workflowId : input.task.jobId));
+  if (mixed >= 0)
+    throw new ValidationError(
+      `invalid ${kind}: tasks.${mixed}: ${other}: a task belongs to a workflow or to a job, not both`,
+    );
   const named = inputs.find((input) => (kind === 'job' ? input.task.jobId : input.task.workflowId));
   const groupId = (kind === 'job' ? named?.task.jobId : named?.task.workflowId) ?? randomUUID();
   const tasks = inputs.map((input, position) => ({

@@ -91,6 +91,8 @@ export class JobService {
       this.logger.error({ jobId: id, err: error }, 'could not queue the start of a job');
       throw new UnavailableError('the task queue is unavailable; the job was not started, try again');
     }
+    // Tasks reset to Pending whose parents are gone are skipped at once, not left waiting for an event.
+    await this.queues.enqueue('group-progress', 'advance', { group: 'job', id });
     this.logger.info({ jobId: id, started: scheduled.map((task) => task.id) }, 'job started');
   }
 

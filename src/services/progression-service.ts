@@ -7,6 +7,9 @@ import type { JobQueues } from '../queue/job-queues.ts';
 import { queueStart } from './task-queueing.ts';
 import { startProblem, type TaskService } from './task-service.ts';
 
+/** Groups evaluated per sweep; the next sweep takes the rest. */
+const SWEEP_BATCH = 200;
+
 /**
  * Moves workflows and jobs on after one of their tasks finished: starts the tasks whose turn has come,
  * skips those whose condition cannot hold, and stops the rest of a job that failed (spec §2.6, §2.7).
@@ -18,6 +21,17 @@ export class ProgressionService {
     private readonly queues: JobQueues,
     private readonly defaultMode: ExecutionMode,
   ) {}
+
+  /**
+   * Queues the evaluation of groups that wait with nothing under way, so that a progress lost between a
+   * task's end and its queueing (the queue was away) is made up within one sweep.
+   */
+  async sweep(logger: Logger): Promise<void> {
+    const stalled = await this.groups.stalledGroups(SWEEP_BATCH);
+    for (const group of stalled)
+      await this.queues.enqueue('group-progress', 'advance', { group: group.kind, id: group.id });
+    if (stalled.length > 0) logger.debug({ groups: stalled.length }, 'stalled groups queued for evaluation');
+  }
 
   async advance(group: GroupRef, logger: Logger): Promise<void> {
     const log = logger.child({ [group.kind === 'job' ? 'jobId' : 'workflowId']: group.id });

@@ -242,8 +242,10 @@ export class TaskService {
    */
   private async stopRunning(task: Task, outcome: { error: string; finishTime: Date }): Promise<boolean> {
     const propletId = task.propletId;
+    // A deployed latent task has no run to report on: its proplet drops the module and says nothing.
+    const reportExpected = !task.latent;
     if (propletId) {
-      await this.stoppedRuns.mark(task.id, propletId);
+      if (reportExpected) await this.stoppedRuns.mark(task.id, propletId);
       try {
         await this.queues.enqueue(
           'task-stop',
@@ -252,7 +254,7 @@ export class TaskService {
           { jobId: jobIds.stop(task.id, task.attempt) },
         );
       } catch (error) {
-        await this.stoppedRuns.unmark(task.id, propletId).catch(() => undefined);
+        if (reportExpected) await this.stoppedRuns.unmark(task.id, propletId).catch(() => undefined);
         throw error;
       }
     }
@@ -265,7 +267,7 @@ export class TaskService {
     if (stopped) {
       this.logger.info({ taskId: task.id, propletId }, 'task stopped');
       await queueAdvanceOrWarn(this.queues, stopped, this.logger);
-    } else if (propletId) {
+    } else if (propletId && reportExpected) {
       // The run ended by itself meanwhile: its report was the one just applied, not one still to come.
       await this.stoppedRuns.unmark(task.id, propletId);
     }
@@ -277,7 +279,8 @@ export class TaskService {
    * still holding it (its last report is to be ignored), and the task failed with every pin released.
    */
   private async stopBroadcast(task: Task, outcome: { error: string; finishTime: Date }): Promise<boolean> {
-    const holders = await this.tasks.holders(task.id);
+    // As for a targeted latent task, a latent broadcast task's proplets say nothing when stopped.
+    const holders = task.latent ? [] : await this.tasks.holders(task.id);
     await Promise.all(holders.map((propletId) => this.stoppedRuns.mark(task.id, propletId)));
     const unmark = (propletIds: string[]) =>
       Promise.all(propletIds.map((propletId) => this.stoppedRuns.unmark(task.id, propletId)));

@@ -174,6 +174,21 @@ for (const store of STORES) {
       assert.equal((await queue('task-cron').getFailedCount()) === 0, true, 'refusals are not failures');
     });
 
+    it('keeps the schedule of a one-shot whose start was refused, and runs it at a later tick', async () => {
+      await proplet();
+      const { id } = await createTask({ file: '', schedule: YEARLY });
+      await cron.registerEvery(id, 300);
+      await waitFor(async () => (await getTask(id)).error, 'the refusal recorded');
+      const refused = await getTask(id);
+      assert.equal(refused.schedule, YEARLY);
+      assert.ok(await cron.find(id), 'its job scheduler stays');
+
+      assert.equal((await api('PUT', `/tasks/${id}`, { file: WASM })).status, 200);
+      await waitFor(async () => (await getTask(id)).state === TaskState.Completed, 'the one-shot run');
+      await waitFor(async () => (await getTask(id)).schedule === undefined, 'its schedule cleared');
+      assert.equal(await cron.find(id), undefined);
+    });
+
     it('skips a tick while the previous run is still running', async () => {
       const sim = await proplet(() => 'keep-running');
       const { id } = await createTask({ schedule: YEARLY, is_recurring: true });

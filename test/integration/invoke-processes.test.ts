@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/config.ts';
 import { TaskState } from '../../src/domain/task-state.ts';
@@ -11,36 +9,16 @@ import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
+import { exitCode, spawnManager, type ManagerProcess } from '../support/manager-process.ts';
 
-const ROOT = new URL('../..', import.meta.url);
 const WASM = Buffer.from('0061736d01000000', 'hex').toString('base64');
 /** The api waits; the ingress receives the answer; the results role hands it over: three processes. */
 const PROCESSES = [['api'], ['ingress'], ['scheduler', 'results', 'liveness']];
 
-function spawnRoles(roles: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...roles], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return Object.assign(child, { output: () => output });
-}
-
-async function exitCode(child: ChildProcess, timeoutMs = 15_000): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return code;
-}
-
 describe('invoke across processes', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let env: Record<string, string>;
-  const children: Array<ReturnType<typeof spawnRoles>> = [];
+  const children: Array<ManagerProcess> = [];
 
   before(async () => {
     database = await createTestDatabase();
@@ -58,7 +36,7 @@ describe('invoke across processes', () => {
   });
 
   it('answers an invocation in the api process with what the ingress of another process received', async () => {
-    for (const roles of PROCESSES) children.push(spawnRoles(roles, env));
+    for (const roles of PROCESSES) children.push(spawnManager(roles, env));
     const baseUrl = `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
     await waitFor(
       async () => (await request(baseUrl, 'GET', '/health')).status === 200,

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -10,36 +8,15 @@ import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
 import { createTestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
+import { exitCode, spawnManager, type ManagerProcess } from '../support/manager-process.ts';
 import { freePort } from '../support/free-port.ts';
 
-const ROOT = new URL('../..', import.meta.url);
 const ROLES = ['api', 'scheduler', 'ingress', 'results', 'liveness'] as const;
-
-/** The manager as `npm run start:<role>` runs it: one role per process. */
-function spawnRole(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return Object.assign(child, { output: () => output });
-}
-
-async function exitCode(child: ChildProcess, timeoutMs = 15_000): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return code;
-}
 
 describe('manager processes', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let env: Record<string, string>;
-  const children: Array<ReturnType<typeof spawnRole>> = [];
+  const children: Array<ManagerProcess> = [];
 
   before(async () => {
     database = await createTestDatabase();
@@ -57,7 +34,7 @@ describe('manager processes', () => {
   });
 
   it('runs a task end to end with each role in its own process, and each stops cleanly on SIGTERM', async () => {
-    for (const role of ROLES) children.push(spawnRole([role], env));
+    for (const role of ROLES) children.push(spawnManager([role], env));
     const baseUrl = `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
     await waitFor(
       async () => (await request(baseUrl, 'GET', '/health')).status === 200,
@@ -100,13 +77,13 @@ describe('manager processes', () => {
   });
 
   it('refuses to start on a bad value, naming the variable', async () => {
-    const child = spawnRole([], { ...env, MANAGER_PROPLET_ALIVE_TIMEOUT: 'soon' });
+    const child = spawnManager([], { ...env, MANAGER_PROPLET_ALIVE_TIMEOUT: 'soon' });
     assert.equal(await exitCode(child), 2);
     assert.match(child.output(), /MANAGER_PROPLET_ALIVE_TIMEOUT: expected a duration/);
   });
 
   it('refuses an unknown role on the command line', async () => {
-    const child = spawnRole(['dispatcher'], env);
+    const child = spawnManager(['dispatcher'], env);
     assert.equal(await exitCode(child), 2);
     assert.match(child.output(), /unknown role 'dispatcher'/);
   });

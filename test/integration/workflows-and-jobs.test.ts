@@ -72,6 +72,11 @@ describe('workflows', () => {
         /cycle/,
       ],
       [{ tasks: [task('x', { id: 'not-a-uuid' })] }, /tasks\.0: id: must be a UUID/],
+      [{ tasks: [task('x', { schedule: '* * * * *' })] }, /tasks\.0: schedule: not supported/],
+      [
+        { tasks: [task('x', { job_id: randomUUID() })] },
+        /tasks\.0: job_id: a task belongs to a workflow or to a job/,
+      ],
     ];
     for (const [body, message] of cases) {
       const response = await api('POST', '/workflows', body);
@@ -133,6 +138,22 @@ describe('workflows', () => {
     assert.equal(view.body.state, Failed);
     assert.equal(view.body.tasks.length, 6);
     assert.notEqual(view.body.finish_time, '0001-01-01T00:00:00Z');
+  });
+
+  it('moves on a workflow whose progress was lost, at the next sweep', async () => {
+    const [parent, child] = [randomUUID(), randomUUID()];
+    await api('POST', '/workflows', {
+      tasks: [task('parent', { id: parent }), task('child', { id: child, depends_on: [parent] })],
+    });
+    // The parent finished while the queue was away: its result applied, its progress never queued.
+    await harness.manager.resources.postgres.pool.query(
+      'UPDATE tasks SET state = $1, results = $2, finish_time = now() WHERE id = $3',
+      [Completed, JSON.stringify('done'), parent],
+    );
+    await sleep(300);
+    assert.equal(await stateOf(child), Pending);
+    await harness.manager.resources.queues.enqueue('group-progress', 'sweep', {});
+    await waitForStates({ [child]: Completed });
   });
 
   it('answers 404 for an unknown workflow and 400 for a bad id', async () => {

@@ -24,6 +24,8 @@ describe('cronProblem', () => {
   it('refuses other field counts, naming what it expects', () => {
     assert.match(cronProblem('0 0 * * * *')!, /expected 5 fields .* got 6/);
     assert.match(cronProblem('* * * *')!, /got 4/);
+    // Parses, but no day ever matches: refused rather than failing later with a 500.
+    assert.match(cronProblem('0 0 31 2,4 *')!, /invalid cron expression/);
     assert.match(cronProblem('0 0 1 1 * 2026')!, /got 6/);
   });
 

@@ -126,6 +126,11 @@ describe('createTaskBody', () => {
     assert.match(createError({ name: 'add', priority: 5.5 }), /^priority: /);
   });
 
+  it('rejects a task naming both a workflow and a job, blaming job_id', () => {
+    const id = '0b1e9e36-2d9c-4f43-a3a0-6f2a7c0c4a11';
+    assert.deepEqual(createIssuePaths({ name: 'add', workflow_id: id, job_id: id }), ['job_id']);
+  });
+
   it('rejects broadcast together with proplet_id, blaming proplet_id', () => {
     assert.deepEqual(createIssuePaths({ name: 'add', broadcast: true, proplet_id: 'p-1' }), ['proplet_id']);
     assert.match(
@@ -238,7 +243,6 @@ describe('createTaskBody', () => {
       depends_on: [workflowId],
       run_if: 'success',
       workflow_id: workflowId,
-      job_id: workflowId,
       mode: 'train',
       schedule: '*/5 * * * *',
       is_recurring: true,
@@ -257,7 +261,7 @@ describe('createTaskBody', () => {
     assert.equal(task.kbsResourcePath, 'default/key/1');
     assert.deepEqual(task.dependsOn, [workflowId]);
     assert.equal(task.workflowId, workflowId);
-    assert.equal(task.jobId, workflowId);
+    assert.equal(task.jobId, null);
     assert.equal(task.mode, 'train');
     assert.equal(task.schedule, '*/5 * * * *');
     assert.equal(task.isRecurring, true);

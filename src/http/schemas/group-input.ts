@@ -20,6 +20,11 @@ const groupTask = z.unknown().transform((raw, ctx): GroupTaskInput => {
     });
     return z.NEVER;
   }
+  if (task.data.schedule) {
+    // A workflow's or job's task runs when its dependencies let it, not at times of its own.
+    ctx.addIssue({ code: 'custom', message: 'schedule: not supported for a task of a workflow or job' });
+    return z.NEVER;
+  }
   return { id: id.data.id || undefined, task: task.data };
 });
 

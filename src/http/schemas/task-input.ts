@@ -114,6 +114,11 @@ export const createTaskBody = withoutNulCharacters.pipe(
       message: 'broadcast and proplet_id cannot be used together',
       path: ['proplet_id'],
     })
+    // Its dependencies would be looked for in one group and its progress announced to the other.
+    .refine((body) => !(body.workflow_id && body.job_id), {
+      message: 'a task belongs to a workflow or to a job, not both',
+      path: ['job_id'],
+    })
     .transform((body): NewTask => ({
       name: body.name,
       kind: body.kind ?? 'standard',
