@@ -3,6 +3,7 @@ import { mqttMessagesIn, mqttMessagesRejected } from '../observability/metrics.t
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import type { HeartbeatBatcher } from './heartbeat-batcher.ts';
+import { replaceNulCharacters } from './nul-characters.ts';
 import {
   compactMetadata,
   discoveryPayload,
@@ -49,7 +50,7 @@ export class PropletMessageRouter {
     } catch {
       return this.reject(label, 'not JSON', payload.length);
     }
-    const parsed = SCHEMAS[kind].safeParse(json);
+    const parsed = SCHEMAS[kind].safeParse(replaceNulCharacters(json));
     if (!parsed.success)
       return this.reject(label, parsed.error.issues[0]?.message ?? 'schema', payload.length, parsed.error);
 

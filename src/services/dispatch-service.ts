@@ -178,8 +178,10 @@ export class DispatchService {
   ): Promise<'dispatched' | 'dropped' | { reason: string }> {
     if (task.state === TaskState.Running) {
       // As for a targeted start: this job marked it Running, then died before the publish was confirmed.
-      await this.publisher.publishStart(buildBroadcastStartMessage(task));
-      log.info('broadcast start published again after an interrupted dispatch');
+      // Sent again only to the proplets that have not reported: a broadcast would run it twice on the others.
+      const waiting = await this.tasks.holders(task.id);
+      for (const propletId of waiting) await this.publisher.publishStart(buildStartMessage(task, propletId));
+      log.info({ proplets: waiting.length }, 'broadcast start published again after an interrupted dispatch');
       return 'dispatched';
     }
     if (task.state !== TaskState.Scheduled) {

@@ -326,6 +326,17 @@ describe('tasks through the whole path', () => {
     assert.equal((await api('GET', `/proplets/${owner.id}`)).body.task_count, 0);
   });
 
+  it('keeps a result carrying NUL characters, with them replaced, instead of losing it', async () => {
+    const sim = await proplet(() => 'keep-running');
+    const taskId = await createTask();
+    await api('POST', `/tasks/${taskId}/start`);
+    await sim.waitForStart(taskId);
+    await sim.publishResult(taskId, 'out\u0000put', 'bad\u0000news');
+    const task = await waitForState(taskId, TaskState.Failed);
+    assert.equal(task.results, 'out\uFFFDput');
+    assert.equal(task.error, 'bad\uFFFDnews');
+  });
+
   it('runs a finished task again on a new start, as a new attempt', async () => {
     await proplet();
     const taskId = await createTask();

@@ -8,7 +8,7 @@ import { jsonBody } from '../json-body.ts';
 import { createJobBody } from '../schemas/group-input.ts';
 import { toJobJson } from '../schemas/group-view.ts';
 import { requireUuid } from '../schemas/ids.ts';
-import { parsePage } from '../schemas/pagination.ts';
+import { parseOpenPage } from '../schemas/pagination.ts';
 import { toTaskJson } from '../schemas/task-view.ts';
 import { parseOrThrow } from '../schemas/validation.ts';
 
@@ -37,7 +37,7 @@ export function jobRoutes(jobs: JobService, maxBodyBytes: number): Router {
     .route('/')
     .get(
       handle(async (req, res) => {
-        const page = parsePage(req.query, { minLimit: 0, maxLimit: 1_000 });
+        const page = parseOpenPage(req.query);
         const { jobs: found, total } = await jobs.list({ ...page, state: parseStatus(req.query.status) });
         res.json({ ...page, total, jobs: found.map(toJobJson) });
       }),
