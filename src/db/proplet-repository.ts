@@ -70,6 +70,11 @@ export class PropletRepository {
     );
   }
 
+  async exists(id: string): Promise<boolean> {
+    const [row] = await this.db.select({ id: proplets.id }).from(proplets).where(eq(proplets.id, id));
+    return row !== undefined;
+  }
+
   async findById(id: string): Promise<Proplet | undefined> {
     const [row] = await this.db.select().from(proplets).where(eq(proplets.id, id));
     return row;

@@ -131,6 +131,11 @@ export class TaskRepository {
     return row ? fromSummary(row) : undefined;
   }
 
+  async exists(id: string): Promise<boolean> {
+    const [row] = await this.db.select({ id: tasks.id }).from(tasks).where(eq(tasks.id, id));
+    return row !== undefined;
+  }
+
   /** Which run the task is on and where: enough to tell whether a dispatch still stands. */
   async runState(
     id: string,

@@ -42,7 +42,10 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
       // Without a Redis, queues live in Postgres: its check covers them.
       ...(config.queueStore === 'redis' ? { redis: () => resources.redis.ping() } : {}),
     }),
-    metrics: new MetricsService(resources.metrics, config.metrics, log),
+    metrics: new MetricsService(resources.metrics, config.metrics, log, {
+      tasks: resources.tasks,
+      proplets: resources.proplets,
+    }),
     build: buildInfo(),
     instanceId: config.mqtt.entityId,
     maxBodyBytes: MAX_BODY_BYTES,

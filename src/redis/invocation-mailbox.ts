@@ -5,7 +5,11 @@ import {
   type InvocationMailbox,
   type InvocationOutcome,
 } from '../coordination/invocation-mailbox.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PendingWaits } from '../coordination/pending-waits.ts';
+
+/** How long a wait that timed out still looks for an answer stored meanwhile. */
+const LAST_LOOK_MS = 250;
 
 /**
  * Invocation answers in Redis: each is stored under a short-lived key and published on one channel. A
@@ -40,18 +44,35 @@ export class RedisInvocationMailbox implements InvocationMailbox {
     signal?: AbortSignal,
   ): Promise<InvocationOutcome | undefined> {
     if (this.closed) return undefined;
-    await this.subscribe();
-    if (this.closed) return undefined;
+    // The wait, and its deadline, start first: with Redis away, subscribing would otherwise hang past it.
     const answer = this.waits.add(invocationId, timeoutMs, signal);
-    const stored = await this.redis.get(this.key(invocationId));
-    if (stored !== null) {
-      const parsed = invocationOutcome.safeParse(JSON.parse(stored));
-      if (parsed.success) this.waits.settle(invocationId, parsed.data);
+    void this.subscribe()
+      .then(() => this.takeStored(invocationId))
+      .catch(() => undefined);
+    let outcome = await answer;
+    if (!outcome && !this.closed && !signal?.aborted) {
+      // Published while the subscriber was reconnecting: the key still holds it.
+      outcome = await Promise.race([
+        this.readStored(invocationId).catch(() => undefined),
+        sleep(LAST_LOOK_MS).then(() => undefined),
+      ]);
     }
-    const outcome = await answer;
     // Taken: the key has served its purpose.
     if (outcome) await this.redis.del(this.key(invocationId)).catch(() => undefined);
     return outcome;
+  }
+
+  /** Settles the waits for an answer stored before they listened. */
+  private async takeStored(invocationId: string): Promise<void> {
+    const stored = await this.readStored(invocationId);
+    if (stored) this.waits.settle(invocationId, stored);
+  }
+
+  private async readStored(invocationId: string): Promise<InvocationOutcome | undefined> {
+    const stored = await this.redis.get(this.key(invocationId));
+    if (stored === null) return undefined;
+    const parsed = invocationOutcome.safeParse(JSON.parse(stored));
+    return parsed.success ? parsed.data : undefined;
   }
 
   async close(): Promise<void> {

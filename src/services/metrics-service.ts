@@ -5,6 +5,9 @@ import type {
   PropletMetricsRow,
   TaskMetricsRow,
 } from '../db/metrics-repository.ts';
+import type { PropletRepository } from '../db/proplet-repository.ts';
+import type { TaskRepository } from '../db/task-repository.ts';
+import { NotFoundError } from '../domain/errors.ts';
 import { keepNewestPerOwner } from '../domain/metrics-retention.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsSamples } from '../queue/catalog.ts';
@@ -21,6 +24,8 @@ export class MetricsService {
     private readonly metrics: MetricsRepository,
     private readonly bounds: MetricsBounds,
     private readonly logger: Logger,
+    /** Where reads look up the owner first; only the api reads. */
+    private readonly owners?: { tasks: TaskRepository; proplets: PropletRepository },
   ) {}
 
   /** Writes one batch, at most the newest `maxSamples` of each owner from it. */
@@ -62,20 +67,26 @@ export class MetricsService {
     if (deleted.task + deleted.proplet > 0) this.logger.debug(deleted, 'metrics samples pruned');
   }
 
-  /** Newest first. Task ids are UUIDs: another id names no task, so its page is empty (as upstream's is). */
+  /**
+   * Newest first. An unknown task is 404 (Decision 2; upstream answers an empty page); task ids are UUIDs,
+   * so another id names none.
+   */
   async taskMetrics(
     taskId: string,
     page: MetricsPage,
   ): Promise<{ metrics: TaskMetricsRow[]; total: number }> {
-    if (!z.guid().safeParse(taskId).success) return { metrics: [], total: 0 };
+    if (!z.guid().safeParse(taskId).success || !(await this.owners?.tasks.exists(taskId)))
+      throw new NotFoundError(`task ${taskId} not found`);
     return this.metrics.taskMetrics(taskId, page);
   }
 
-  /** Newest first; an unknown proplet has an empty page. */
-  propletMetrics(
+  /** Newest first; an unknown proplet is 404, as for tasks. */
+  async propletMetrics(
     propletId: string,
     page: MetricsPage,
   ): Promise<{ metrics: PropletMetricsRow[]; total: number }> {
+    if (!(await this.owners?.proplets.exists(propletId)))
+      throw new NotFoundError(`proplet ${propletId} not found`);
     return this.metrics.propletMetrics(propletId, page);
   }
 }

@@ -51,6 +51,20 @@ async function metricsOf(path: string, total: number): Promise<any> {
   }, `${total} samples at ${path}`);
 }
 
+/** Samples are served for tasks and proplets that exist (an unknown id is 404). */
+async function newTaskId(): Promise<string> {
+  return (await request(harness.baseUrl, 'POST', '/tasks', { name: 'measured' })).body.id as string;
+}
+
+async function newPropletId(): Promise<string> {
+  const id = randomUUID();
+  await harness.manager.resources.postgres.pool.query('INSERT INTO proplets (id, name) VALUES ($1, $2)', [
+    id,
+    'measured-proplet',
+  ]);
+  return id;
+}
+
 async function rejectedOn(topic: string): Promise<number> {
   const metric = await registry.getSingleMetric('propeller_mqtt_rejected_payloads_total')!.get();
   return metric.values
@@ -79,7 +93,7 @@ for (const store of STORES) {
 
     describe('task metrics', () => {
       it('records samples published by a proplet and serves them newest first, in pages', async () => {
-        const taskId = randomUUID();
+        const taskId = await newTaskId();
         const now = Date.now();
         // Published oldest last: the order of the page is the samples' own time, not their arrival.
         await sim.publish('control/proplet/task_metrics', {
@@ -139,7 +153,7 @@ for (const store of STORES) {
       });
 
       it('takes the receive time when a sample has no readable timestamp', async () => {
-        const taskId = randomUUID();
+        const taskId = await newTaskId();
         const before = Date.now();
         await sim.publish('control/proplet/task_metrics', {
           task_id: taskId,
@@ -152,18 +166,21 @@ for (const store of STORES) {
         assert.ok(at >= before - 1_000 && at <= Date.now(), sample.timestamp);
       });
 
-      it('serves an empty page for an unknown task, whatever its id looks like', async () => {
+      it('serves an empty page for a task without samples, and 404 for an unknown task', async () => {
+        const empty = await api('GET', `/tasks/${await newTaskId()}/metrics`);
+        assert.equal(empty.status, 200);
+        assert.deepEqual(empty.body, { offset: 0, limit: 100, total: 0, metrics: [] });
         for (const id of [randomUUID(), 'not-a-uuid']) {
           const page = await api('GET', `/tasks/${id}/metrics`);
-          assert.equal(page.status, 200);
-          assert.deepEqual(page.body, { offset: 0, limit: 100, total: 0, metrics: [] });
+          assert.equal(page.status, 404);
+          assert.match(page.body.error, /not found/);
         }
       });
     });
 
     describe('proplet metrics', () => {
       it('records samples as the upstream proplet sends them and serves them newest first', async () => {
-        const propletId = randomUUID();
+        const propletId = await newPropletId();
         const now = Date.now();
         await sim.publish('control/proplet/metrics', propletSample(propletId, systemTime(now - 2_000), 200));
         await sim.publish('control/proplet/metrics', {
@@ -197,14 +214,14 @@ for (const store of STORES) {
         assert.equal('container_usage_bytes' in page.metrics[1].memory_metrics, false);
 
         const unknown = await api('GET', `/proplets/${randomUUID()}/metrics`);
-        assert.deepEqual(unknown.body, { offset: 0, limit: 100, total: 0, metrics: [] });
+        assert.equal(unknown.status, 404);
       });
     });
 
     describe('malformed metrics payloads', () => {
       it('are counted and dropped, and the next good sample is still recorded', async () => {
-        const taskId = randomUUID();
-        const propletId = randomUUID();
+        const taskId = await newTaskId();
+        const propletId = await newPropletId();
         const taskTopic = 'control/proplet/task_metrics';
         const propletTopic = 'control/proplet/metrics';
         const [taskBefore, propletBefore] = [await rejectedOn(taskTopic), await rejectedOn(propletTopic)];
@@ -244,8 +261,8 @@ for (const store of STORES) {
 
     describe('retention', () => {
       it('deletes samples older than the retention and beyond the newest N of their owner', async () => {
-        const taskId = randomUUID();
-        const propletId = randomUUID();
+        const taskId = await newTaskId();
+        const propletId = await newPropletId();
         const now = Date.now();
         // Written past the ingress, so that only the periodic prune can bring them within bounds.
         await harness.manager.resources.metrics.insert({
@@ -287,7 +304,7 @@ for (const store of STORES) {
       });
 
       it('keeps the newest N of the samples a proplet publishes beyond N', async () => {
-        const taskId = randomUUID();
+        const taskId = await newTaskId();
         const now = Date.now();
         for (let n = 0; n < 6; n++)
           await sim.publish('control/proplet/task_metrics', {
