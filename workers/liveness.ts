@@ -1,6 +1,7 @@
 import { startQueueWorker } from '../src/queue/queue-worker.ts';
 import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
+import { LostBroadcastShares } from '../src/services/lost-broadcast-shares.ts';
 import { LivenessService } from '../src/services/liveness-service.ts';
 import { MetricsService } from '../src/services/metrics-service.ts';
 
@@ -21,12 +22,14 @@ export function pruneIntervalMs(retentionMs: number): number {
 export async function startLiveness(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'liveness' });
+  const lostShares = new LostBroadcastShares(resources.tasks, resources.queues);
   const liveness = new LivenessService(
     resources.proplets,
     resources.liveness,
     resources.queues,
     resources.stoppedRuns,
     logger,
+    (propletId, atMs) => lostShares.propletLost(propletId, atMs, logger),
   );
   const worker = startQueueWorker(
     'proplet-liveness',

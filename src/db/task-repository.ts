@@ -325,6 +325,22 @@ export class TaskRepository {
   }
 
   /** The proplets holding the task now (one, or every target of a broadcast not yet reported). */
+  /** Running broadcast tasks this proplet holds a share of. */
+  async broadcastSharesOf(propletId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: tasks.id })
+      .from(taskProplets)
+      .innerJoin(tasks, eq(tasks.id, taskProplets.taskId))
+      .where(
+        and(
+          eq(taskProplets.propletId, propletId),
+          eq(tasks.broadcast, true),
+          eq(tasks.state, TaskStateValues.Running),
+        ),
+      );
+    return rows.map((row) => row.id);
+  }
+
   async holders(id: string): Promise<string[]> {
     const rows = await this.db
       .select({ propletId: taskProplets.propletId })

@@ -53,14 +53,28 @@ export function createWorker(
       connection: connection.redis,
       prefix: connection.prefix,
     });
+  const { pollSeconds } = connection;
   return new Worker(
     name,
     processor,
     {
       ...options,
       connection: connection.postgres,
-      ...(connection.pollSeconds === undefined ? {} : { drainDelay: connection.pollSeconds }),
+      ...(pollSeconds === undefined ? {} : { drainDelay: pollSeconds }),
     },
-    createPostgresBackend,
+    pollSeconds === undefined ? createPostgresBackend : pollingBackend(pollSeconds),
   ) as unknown as Worker;
+}
+
+/**
+ * A worker with a delayed job ahead (a repeatable sweep, say) blocks until that job is due, counting on
+ * NOTIFY to wake it for anything added meanwhile. Where NOTIFY does not reach it, a job added to its queue
+ * would wait that long (up to an hour), so its longest block is the poll interval.
+ */
+function pollingBackend(pollSeconds: number): typeof createPostgresBackend {
+  return (...args) => {
+    const backend = createPostgresBackend(...args);
+    Object.defineProperty(backend, 'maximumBlockTimeout', { get: () => pollSeconds });
+    return backend;
+  };
 }

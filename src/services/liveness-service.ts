@@ -16,6 +16,8 @@ export class LivenessService {
     private readonly queues: JobQueues,
     private readonly stoppedRuns: StoppedRuns,
     private readonly logger: Logger,
+    /** Called for each proplet that died (silent, or its last will), once, after it is recorded dead. */
+    private readonly onLost: (propletId: string, atMs: number) => Promise<void> = async () => {},
   ) {}
 
   async discovered(propletId: string, metadata: Record<string, unknown>): Promise<void> {
@@ -69,6 +71,7 @@ export class LivenessService {
     if (lastBeat !== undefined)
       await this.proplets.recordLastAlive([{ id: propletId, at: new Date(lastBeat) }]);
     this.logger.info({ propletId }, 'proplet offline (last will)');
+    await this.onLost(propletId, receivedAt);
   }
 
   /** Declares dead the proplets whose heartbeats stopped; run periodically by one liveness worker at a time. */
@@ -82,6 +85,7 @@ export class LivenessService {
         'proplet dead: heartbeats stopped',
       );
     }
+    for (const { id } of dead) await this.onLost(id, Date.now());
     return dead.map(({ id }) => id);
   }
 }

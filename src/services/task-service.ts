@@ -3,14 +3,14 @@ import type { TaskPatch, TaskRepository } from '../db/task-repository.ts';
 import { nextRun } from '../domain/cron-schedule.ts';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '../domain/errors.ts';
 import type { NewTask, Task } from '../domain/task.ts';
-import { stateName, TaskState, TRANSITIONS } from '../domain/task-state.ts';
+import { isTerminal, stateName, TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { Logger } from '../observability/logger.ts';
 import { jobIds } from '../queue/catalog.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import type { StoppedRuns } from '../coordination/stopped-runs.ts';
 import type { GroupRepository } from '../db/group-repository.ts';
 import { groupOf } from '../domain/group.ts';
-import { isTerminal } from '../domain/task-state.ts';
+import type { ExecutionMode } from '../domain/progression.ts';
 import { queueAdvanceOrWarn, queueStart } from './task-queueing.ts';
 import type { CronRegistry } from './cron-registry.ts';
 
@@ -38,7 +38,7 @@ export class TaskService {
     private readonly stoppedRuns: StoppedRuns,
     private readonly groups: GroupRepository,
     private readonly logger: Logger,
-    private readonly defaultExecutionMode: string,
+    private readonly defaultExecutionMode: ExecutionMode,
     private readonly cron: CronRegistry,
   ) {}
 

@@ -181,4 +181,17 @@ describe('broadcast tasks', () => {
       await lonely.close();
     }
   });
+
+  it('records the share of a proplet lost before reporting as failed, so the task still ends', async () => {
+    const doomed = await alive(new SimulatedProplet(harness.config.mqtt, () => 'keep-running'));
+    extras.push(doomed);
+    const id = await startBroadcast('fragile');
+    await doomed.waitForStart(id);
+    doomed.crash();
+    for (const sim of fleet) await sim.publishResult(id, `from ${sim.id}`);
+    const failed = await waitForState(id, TaskState.Failed);
+    assert.match(failed.error, new RegExp(`proplet ${doomed.id}: proplet lost before reporting`));
+    assert.equal(failed.results[doomed.id], null);
+    for (const sim of fleet) assert.equal(failed.results[sim.id], `from ${sim.id}`);
+  });
 });
