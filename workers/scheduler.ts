@@ -19,6 +19,7 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
     config.startTimeoutMs,
     resources.groups,
     resources.queues,
+    config.taskTimeoutMs,
   );
   const cron = new CronRegistry(resources.tasks, resources.queues, logger);
   const taskService = resources.taskService(logger);
@@ -32,7 +33,10 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
   );
   const stops = startQueueWorker(
     'task-stop',
-    { stop: (data, job) => dispatch.stop(data, job.logger) },
+    {
+      stop: (data, job) => dispatch.stop(data, job.logger),
+      expire: async (data) => void (await taskService.expire(data.taskId, data.attempt, data.limitMs)),
+    },
     { ...options, concurrency: 8 },
   );
   const cronTicks = startQueueWorker(

@@ -60,6 +60,8 @@ export interface Config {
   queuePrefix: string;
   propletAliveTimeoutMs: number;
   startTimeoutMs: number;
+  /** How long a run may take when its task sets no timeout; undefined: no limit. */
+  taskTimeoutMs: number | undefined;
   jobExecutionMode: ExecutionMode;
   /** Bounds of the stored metrics samples: their age, and how many per task and per proplet. */
   metrics: { retentionMs: number; maxSamples: number };
@@ -144,6 +146,7 @@ export function loadConfig(
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
+    taskTimeoutMs: e.MANAGER_TASK_TIMEOUT,
     jobExecutionMode: e.MANAGER_JOB_EXECUTION_MODE,
     metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
     schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,

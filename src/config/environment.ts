@@ -4,6 +4,7 @@ import { ROLES, isRole, type Role } from './roles.ts';
 import {
   brokerAddress,
   durationMs,
+  optionalDurationMs,
   integerIn,
   logLevel,
   mqttQos,
@@ -84,6 +85,8 @@ export const environmentSchema = z.object({
     }),
   MANAGER_PROPLET_ALIVE_TIMEOUT: durationMs('25s'),
   MANAGER_START_TIMEOUT: durationMs('10m'),
+  /** How long a run may take when its task sets no `timeout`; unset: no limit. */
+  MANAGER_TASK_TIMEOUT: optionalDurationMs(),
   /** How a job runs when it was created without an execution_mode (upstream: JOB_EXECUTION_MODE). */
   MANAGER_JOB_EXECUTION_MODE: z.enum(EXECUTION_MODES).default('parallel'),
   /** Starts one scheduler process dispatches at once. */

@@ -3,22 +3,24 @@ import { parseDurationMs } from './duration.ts';
 
 /** Zod types for environment variables, shared by the manager's and the proplet's configuration. */
 
+function toDurationMs(text: string, ctx: z.RefinementCtx): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 25s, 4s or 10m, got '${text}'` });
+    return z.NEVER;
+  }
+  return ms;
+}
+
 /** A Go-style duration (or bare seconds) in milliseconds, above zero. */
-export const durationMs = (fallback: string) =>
+export const durationMs = (fallback: string) => z.string().default(fallback).transform(toDurationMs);
+
+/** The same with no default: undefined while unset. */
+export const optionalDurationMs = () =>
   z
     .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDurationMs(text);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a duration such as 25s, 4s or 10m, got '${text}'`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
+    .optional()
+    .transform((text, ctx) => (text === undefined ? undefined : toDurationMs(text, ctx)));
 
 const integerText = (min: number, max: number) =>
   z.string().transform((text, ctx) => {

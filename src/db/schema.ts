@@ -66,6 +66,8 @@ export const tasks = pgTable(
     priority: smallint('priority').notNull().default(50),
     metadata: jsonb<Record<string, unknown>>('metadata'),
     halStoragePath: text('hal_storage_path'),
+    /** Seconds a run may take before the manager stops it; null: MANAGER_TASK_TIMEOUT, or no limit. */
+    timeoutSeconds: integer('timeout_seconds'),
     /** Place in the list of the workflow or job it was created with: the order of sequential jobs. */
     position: integer('position'),
     /** Bumped by every start; start jobs carry it, so a stale job can never dispatch a newer run. */

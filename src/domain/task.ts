@@ -53,6 +53,8 @@ export interface Task {
   priority: number;
   metadata: Record<string, unknown> | null;
   halStoragePath: string | null;
+  /** Seconds a run may take before the manager stops it (null: MANAGER_TASK_TIMEOUT, or no limit). */
+  timeoutSeconds: number | null;
   /** Place in the list of the workflow or job it was created with. */
   position: number | null;
   attempt: number;

@@ -18,6 +18,13 @@ const stopJob = z.union([
   z.object({ taskId: z.guid(), broadcast: z.literal(true) }),
 ]);
 
+/** A run's time is up: stop it and fail the task, unless it finished or another run began meanwhile. */
+const expireJob = z.object({
+  taskId: z.guid(),
+  attempt: z.number().int().positive(),
+  limitMs: z.number().int().positive(),
+});
+
 /** One attempt of an invocation, on one proplet; published only while its waiter still waits. */
 const invokeJob = z.object({
   taskId: z.guid(),
@@ -118,7 +125,7 @@ export const QUEUE_CATALOG = {
     },
   },
   'task-stop': {
-    jobs: { stop: stopJob },
+    jobs: { stop: stopJob, expire: expireJob },
     options: {
       attempts: 20,
       backoff: { type: 'exponential', delay: 500 },
@@ -192,6 +199,7 @@ export type MetricsSamples = z.infer<typeof metricsSamplesJob>;
 export const jobIds = {
   start: (taskId: string, attempt: number) => `start-${taskId}-${attempt}`,
   stop: (taskId: string, attempt: number) => `stop-${taskId}-${attempt}`,
+  expire: (taskId: string, attempt: number) => `expire-${taskId}-${attempt}`,
   invoke: (invocationId: string) => `invoke-${invocationId}`,
   /** One re-deploy at a time per run; completed ones are not kept, so a later one may follow. */
   redeploy: (taskId: string, attempt: number) => `redeploy-${taskId}-${attempt}`,

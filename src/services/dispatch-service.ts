@@ -11,7 +11,7 @@ import {
   buildStopMessage,
 } from '../mqtt/outbound-payloads.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { JobData } from '../queue/catalog.ts';
+import { jobIds, type JobData } from '../queue/catalog.ts';
 import { retryLater, type RetryLater } from '../queue/queue-worker.ts';
 import type { LivenessStore } from '../coordination/liveness-store.ts';
 import type { GroupRepository } from '../db/group-repository.ts';
@@ -43,7 +43,31 @@ export class DispatchService {
     private readonly startTimeoutMs: number,
     private readonly groups: GroupRepository,
     private readonly queues: JobQueues,
+    /** MANAGER_TASK_TIMEOUT: the limit of a run whose task sets none. */
+    private readonly taskTimeoutMs?: number,
   ) {}
+
+  /**
+   * Queues the end of the run's time, if it has a limit: the task's own `timeout`, else the default for all
+   * (not for daemons, which are meant to run on). A latent task's deployment is no run. Queuing it again for
+   * the same run is a no-op.
+   */
+  private async armTimeout(task: Task, attempt: number): Promise<void> {
+    if (task.latent) return;
+    const limitMs =
+      task.timeoutSeconds !== null
+        ? task.timeoutSeconds * 1_000
+        : task.daemon
+          ? undefined
+          : this.taskTimeoutMs;
+    if (limitMs === undefined) return;
+    await this.queues.enqueue(
+      'task-stop',
+      'expire',
+      { taskId: task.id, attempt, limitMs },
+      { jobId: jobIds.expire(task.id, attempt), delay: limitMs },
+    );
+  }
 
   /**
    * Handles one start job. Whatever goes wrong (Postgres, Redis or the broker away), the start is tried
@@ -88,6 +112,7 @@ export class DispatchService {
       // This job already marked the task Running, then its worker died before the publish was confirmed.
       // Proplets ignore a start for a task they already run, so sending it again is safe.
       await this.publisher.publishStart(buildStartMessage(task, task.propletId));
+      await this.armTimeout(task, job.attempt);
       log.info({ propletId: task.propletId }, 'start published again after an interrupted dispatch');
       return 'dispatched';
     }
@@ -135,6 +160,7 @@ export class DispatchService {
       throw error;
     }
     await this.stopIfOvertaken(task.id, job.attempt, propletId, log);
+    await this.armTimeout(task, job.attempt);
     log.info({ propletId, dispatchMs: Date.now() - job.requestedAt }, 'task dispatched');
     return 'dispatched';
   }
@@ -181,6 +207,7 @@ export class DispatchService {
       // Sent again only to the proplets that have not reported: a broadcast would run it twice on the others.
       const waiting = await this.tasks.holders(task.id);
       for (const propletId of waiting) await this.publisher.publishStart(buildStartMessage(task, propletId));
+      await this.armTimeout(task, job.attempt);
       log.info({ proplets: waiting.length }, 'broadcast start published again after an interrupted dispatch');
       return 'dispatched';
     }
@@ -211,6 +238,7 @@ export class DispatchService {
       await this.publisher.publishStop(buildBroadcastStopMessage(task.id));
       log.info('broadcast task stopped while its start was published: stop sent again');
     }
+    await this.armTimeout(task, job.attempt);
     log.info({ proplets: marked, dispatchMs: Date.now() - job.requestedAt }, 'broadcast task dispatched');
     return 'dispatched';
   }

@@ -237,6 +237,26 @@ export class TaskService {
   }
 
   /**
+   * Ends a run that outlived its time limit as a stop does, failing the task saying so; nothing when the run
+   * finished meanwhile, or another one began. (Retrying it instead is for the reliability work to decide.)
+   */
+  async expire(id: string, attempt: number, limitMs: number): Promise<boolean> {
+    for (let round = 0; round < 3; round++) {
+      const task = await this.tasks.findSummary(id);
+      if (!task || task.attempt !== attempt || task.state !== TaskState.Running) return false;
+      const outcome = { error: `timed out after ${limitMs / 1_000} s`, finishTime: new Date() };
+      const ended = task.broadcast
+        ? await this.stopBroadcast(task, outcome)
+        : await this.stopRunning(task, outcome);
+      if (ended) {
+        this.logger.warn({ taskId: id, attempt, limitMs }, 'task timed out');
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Marks the run as stopped (its proplet's last report on it is to be ignored), sends the stop, and fails
    * the task if that proplet still holds it. False when the task changed meanwhile.
    */

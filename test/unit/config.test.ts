@@ -73,6 +73,7 @@ describe('loadConfig', () => {
     assert.equal(config.mqtt.shareGroup, 'propeller-ingress');
     assert.equal(config.propletAliveTimeoutMs, 25_000);
     assert.equal(config.startTimeoutMs, 600_000);
+    assert.equal(config.taskTimeoutMs, undefined);
     assert.equal(config.shutdownTimeoutMs, 30_000);
     assert.equal(config.queuePrefix, '{propeller}');
     assert.equal(config.logLevel, 'info');
@@ -160,6 +161,7 @@ describe('loadConfig', () => {
         MANAGER_MQTT_QOS: '2',
         MANAGER_PROPLET_ALIVE_TIMEOUT: '4s',
         MANAGER_START_TIMEOUT: '1m30s',
+        MANAGER_TASK_TIMEOUT: '2m',
         MANAGER_QUEUE_PREFIX: '{pm}:test',
         MANAGER_LOG_LEVEL: 'debug',
         MANAGER_METRICS_RETENTION: '2h',
@@ -173,6 +175,7 @@ describe('loadConfig', () => {
     assert.equal(config.mqtt.qos, 2);
     assert.equal(config.propletAliveTimeoutMs, 4_000);
     assert.equal(config.startTimeoutMs, 90_000);
+    assert.equal(config.taskTimeoutMs, 120_000);
     assert.equal(config.queuePrefix, '{pm}:test');
     assert.equal(config.logLevel, 'debug');
   });
@@ -246,6 +249,7 @@ describe('loadConfig', () => {
       ['MANAGER_PROPLET_ALIVE_TIMEOUT', 'soon'],
       ['MANAGER_PROPLET_ALIVE_TIMEOUT', '0s'],
       ['MANAGER_START_TIMEOUT', '10 minutes'],
+      ['MANAGER_TASK_TIMEOUT', 'forever'],
       ['MANAGER_MQTT_QOS', '3'],
       ['MANAGER_MQTT_QOS', 'one'],
       ['MANAGER_QUEUE_PREFIX', 'propeller'],

@@ -67,6 +67,7 @@ describe('createTaskBody', () => {
       priority: 50,
       metadata: null,
       halStoragePath: null,
+      timeoutSeconds: null,
       position: null,
     });
   });

@@ -37,6 +37,7 @@ export function makeTask(overrides: Partial<Task> = {}): Task {
     priority: 50,
     metadata: null,
     halStoragePath: null,
+    timeoutSeconds: null,
     position: null,
     attempt: 0,
     startTime: null,

@@ -6,6 +6,7 @@ import { DEFAULT_PRIORITY } from '../../domain/task-priority.ts';
 import { monitoringProfileInput } from './monitoring-profile.ts';
 
 const METADATA_LIMIT_BYTES = 1024 * 1024;
+const MAX_TIMEOUT_SECONDS = 30 * 24 * 3_600;
 
 /** `file` arrives as standard, padded base64 (Go's []byte encoding). */
 const base64File = z
@@ -79,6 +80,13 @@ const taskFields = z.object({
   priority: z.number().int('must be an integer').min(0).max(100, 'must be from 0 to 100').nullish(),
   metadata,
   hal_storage_path: text(4096).nullish(),
+  /** Not upstream's: seconds a run may take before the manager stops it and fails the task. */
+  timeout: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds (30 days)`)
+    .nullish(),
 });
 
 /** Where a NUL character hides in a JSON value (in a string or a key), if anywhere. */
@@ -146,6 +154,7 @@ export const createTaskBody = withoutNulCharacters.pipe(
       priority: body.priority || DEFAULT_PRIORITY,
       metadata: body.metadata ?? null,
       halStoragePath: emptyToNull(body.hal_storage_path),
+      timeoutSeconds: body.timeout ?? null,
       position: null,
     })),
 );

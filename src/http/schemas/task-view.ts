@@ -47,6 +47,7 @@ export function toTaskJson(task: Task): Record<string, unknown> {
     priority: task.priority,
     metadata: ifSet(task.metadata),
     hal_storage_path: ifSet(task.halStoragePath),
+    timeout: task.timeoutSeconds ?? undefined,
     attempt: task.attempt,
   };
 }
