@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { after, before } from 'node:test';
+import { loadConfig } from '../../src/config/config.ts';
+import { freePort } from './free-port.ts';
+import { discardIngressSessions } from './manager-harness.ts';
+import { deleteKeysWithPrefix } from './redis-cleanup.ts';
+import { testEnvironment } from './test-config.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 const ROOT = new URL('../..', import.meta.url);
 
@@ -25,4 +32,47 @@ export async function exitCode(child: ChildProcess, timeoutMs = 15_000): Promise
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
   return code;
+}
+
+/**
+ * Manager processes for one suite (call inside describe): a database and an environment of their own made
+ * before its tests; after them, every process still running killed and what they left (the database, broker
+ * sessions, Redis keys) removed.
+ */
+export function managerProcesses(): {
+  readonly env: Record<string, string>;
+  readonly baseUrl: string;
+  readonly children: ManagerProcess[];
+  spawn(roles: string[]): ManagerProcess;
+} {
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  const children: ManagerProcess[] = [];
+  before(async () => {
+    database = await createTestDatabase();
+    env = testEnvironment(database, {
+      MANAGER_HTTP_PORT: String(await freePort()),
+      MANAGER_LOG_LEVEL: 'info',
+    });
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await database.drop();
+    await discardIngressSessions(loadConfig(env, '/nonexistent'));
+    await deleteKeysWithPrefix(env.MANAGER_QUEUE_PREFIX!);
+  });
+  return {
+    get env() {
+      return env;
+    },
+    get baseUrl() {
+      return `http://127.0.0.1:${env.MANAGER_HTTP_PORT}`;
+    },
+    children,
+    spawn(roles) {
+      const child = spawnManager(roles, env);
+      children.push(child);
+      return child;
+    },
+  };
 }
