@@ -62,6 +62,9 @@ export interface Config {
   startTimeoutMs: number;
   /** How long a run may take when its task sets no timeout; undefined: no limit. */
   taskTimeoutMs: number | undefined;
+  /** Retries of a task that sets no max_retries, and the exponential backoff between them. */
+  retries: { defaultMax: number; backoffMs: number; backoffMaxMs: number };
+  reconcileIntervalMs: number;
   jobExecutionMode: ExecutionMode;
   /** Bounds of the stored metrics samples: their age, and how many per task and per proplet. */
   metrics: { retentionMs: number; maxSamples: number };
@@ -147,6 +150,12 @@ export function loadConfig(
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
     taskTimeoutMs: e.MANAGER_TASK_TIMEOUT,
+    retries: {
+      defaultMax: e.MANAGER_TASK_MAX_RETRIES,
+      backoffMs: e.MANAGER_TASK_RETRY_BACKOFF,
+      backoffMaxMs: e.MANAGER_TASK_RETRY_BACKOFF_MAX,
+    },
+    reconcileIntervalMs: e.MANAGER_RECONCILE_INTERVAL,
     jobExecutionMode: e.MANAGER_JOB_EXECUTION_MODE,
     metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
     schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,

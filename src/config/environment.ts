@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EXECUTION_MODES } from '../domain/progression.ts';
+import { MAX_RETRIES } from '../domain/retry-policy.ts';
 import { ROLES, isRole, type Role } from './roles.ts';
 import {
   brokerAddress,
@@ -87,6 +88,13 @@ export const environmentSchema = z.object({
   MANAGER_START_TIMEOUT: durationMs('10m'),
   /** How long a run may take when its task sets no `timeout`; unset: no limit. */
   MANAGER_TASK_TIMEOUT: optionalDurationMs(),
+  /** Retries of a task that sets no max_retries: lost proplet, timeout (and Wasm errors with retry_on_error). */
+  MANAGER_TASK_MAX_RETRIES: integerIn(3, 0, MAX_RETRIES),
+  /** The wait before the first retry; each next one waits twice as long, up to the maximum. */
+  MANAGER_TASK_RETRY_BACKOFF: durationMs('1s'),
+  MANAGER_TASK_RETRY_BACKOFF_MAX: durationMs('1m'),
+  /** How often the reconciler looks for tasks whose state and queue disagree, and repairs them. */
+  MANAGER_RECONCILE_INTERVAL: durationMs('30s'),
   /** How a job runs when it was created without an execution_mode (upstream: JOB_EXECUTION_MODE). */
   MANAGER_JOB_EXECUTION_MODE: z.enum(EXECUTION_MODES).default('parallel'),
   /** Starts one scheduler process dispatches at once. */

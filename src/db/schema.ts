@@ -10,6 +10,7 @@ import {
   smallint,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { MonitoringProfile } from '../domain/task.ts';
@@ -68,6 +69,15 @@ export const tasks = pgTable(
     halStoragePath: text('hal_storage_path'),
     /** Seconds a run may take before the manager stops it; null: MANAGER_TASK_TIMEOUT, or no limit. */
     timeoutSeconds: integer('timeout_seconds'),
+    /**
+     * Runs after the first that an infrastructure failure (or, with retryOnError, a Wasm error) may cost;
+     * null: MANAGER_TASK_MAX_RETRIES, read when a run fails, so changing it reaches tasks already created.
+     */
+    maxRetries: integer('max_retries'),
+    /** An error reported by the Wasm itself is retried too, not only lost proplets and timeouts. */
+    retryOnError: boolean('retry_on_error').notNull().default(false),
+    /** Retries spent since the task was last started by a user (or a cron tick, or its workflow). */
+    retries: integer('retries').notNull().default(0),
     /** Place in the list of the workflow or job it was created with: the order of sequential jobs. */
     position: integer('position'),
     /** Bumped by every start; start jobs carry it, so a stale job can never dispatch a newer run. */
@@ -118,6 +128,28 @@ export const taskProplets = pgTable(
     primaryKey({ columns: [table.taskId, table.propletId] }),
     index('idx_task_proplets_proplet_id').on(table.propletId),
   ],
+);
+
+/**
+ * Every run of a task: one row per attempt and proplet (a broadcast run has one per proplet), written when
+ * the run is dispatched and closed, with its outcome, when it ends. What GET /tasks/{id}/attempts shows.
+ */
+export const taskAttempts = pgTable(
+  'task_attempts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    taskId: uuid('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    propletId: text('proplet_id').notNull(),
+    startedAt: timestamptz('started_at').notNull(),
+    finishedAt: timestamptz('finished_at'),
+    /** running, completed, failed, timed_out, proplet_lost, stopped (see src/domain/attempt-outcome.ts). */
+    outcome: text('outcome').notNull().default('running'),
+    error: text('error'),
+  },
+  (table) => [uniqueIndex('idx_task_attempts_run').on(table.taskId, table.attempt, table.propletId)],
 );
 
 /** A job created by POST /jobs (or named by a task's job_id); its tasks point to it by job_id. */

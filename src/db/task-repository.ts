@@ -33,6 +33,8 @@ export interface TaskPatch {
   schedule?: string | null;
   timezone?: string;
   isRecurring?: boolean;
+  maxRetries?: number;
+  retryOnError?: boolean;
   /** Computed by the service from the schedule, never sent by clients. */
   nextRun?: Date | null;
 }

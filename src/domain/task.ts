@@ -55,6 +55,14 @@ export interface Task {
   halStoragePath: string | null;
   /** Seconds a run may take before the manager stops it (null: MANAGER_TASK_TIMEOUT, or no limit). */
   timeoutSeconds: number | null;
+  /**
+   * Retries after the first run that infrastructure failures (and, with retryOnError, Wasm errors) may
+   * cost; null: MANAGER_TASK_MAX_RETRIES.
+   */
+  maxRetries: number | null;
+  retryOnError: boolean;
+  /** Retries spent since the task was last started. */
+  retries: number;
   /** Place in the list of the workflow or job it was created with. */
   position: number | null;
   attempt: number;
@@ -72,6 +80,7 @@ export type NewTask = Omit<
   | 'results'
   | 'error'
   | 'attempt'
+  | 'retries'
   | 'startTime'
   | 'finishTime'
   | 'createdAt'

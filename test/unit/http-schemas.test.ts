@@ -68,6 +68,8 @@ describe('createTaskBody', () => {
       metadata: null,
       halStoragePath: null,
       timeoutSeconds: null,
+      maxRetries: null,
+      retryOnError: false,
       position: null,
     });
   });

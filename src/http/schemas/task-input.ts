@@ -5,6 +5,8 @@ import type { NewTask } from '../../domain/task.ts';
 import { DEFAULT_PRIORITY } from '../../domain/task-priority.ts';
 import { monitoringProfileInput } from './monitoring-profile.ts';
 
+import { MAX_RETRIES } from '../../domain/retry-policy.ts';
+
 const METADATA_LIMIT_BYTES = 1024 * 1024;
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3_600;
 
@@ -87,6 +89,14 @@ const taskFields = z.object({
     .min(1, 'must be at least 1 second')
     .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds (30 days)`)
     .nullish(),
+  /** Not upstream's: how many times a lost, timed-out (or, with retry_on_error, failed) run is tried again. */
+  max_retries: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more')
+    .max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`)
+    .nullish(),
+  retry_on_error: z.boolean().nullish(),
 });
 
 /** Where a NUL character hides in a JSON value (in a string or a key), if anywhere. */
@@ -155,6 +165,8 @@ export const createTaskBody = withoutNulCharacters.pipe(
       metadata: body.metadata ?? null,
       halStoragePath: emptyToNull(body.hal_storage_path),
       timeoutSeconds: body.timeout ?? null,
+      maxRetries: body.max_retries ?? null,
+      retryOnError: body.retry_on_error ?? false,
       position: null,
     })),
 );
@@ -175,6 +187,8 @@ export const updateTaskBody = withoutNulCharacters.pipe(
     if (body.cli_args) patch.cliArgs = body.cli_args;
     if (body.priority) patch.priority = body.priority;
     if (body.metadata) patch.metadata = body.metadata;
+    if (typeof body.max_retries === 'number') patch.maxRetries = body.max_retries;
+    if (typeof body.retry_on_error === 'boolean') patch.retryOnError = body.retry_on_error;
     if (body.schedule === null) patch.schedule = null;
     else if (body.schedule && body.schedule.trim() !== '') {
       patch.schedule = normaliseCron(body.schedule);

@@ -49,5 +49,8 @@ export function toTaskJson(task: Task): Record<string, unknown> {
     hal_storage_path: ifSet(task.halStoragePath),
     timeout: task.timeoutSeconds ?? undefined,
     attempt: task.attempt,
+    max_retries: task.maxRetries ?? undefined,
+    retry_on_error: task.retryOnError || undefined,
+    retries: task.retries,
   };
 }
