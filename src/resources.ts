@@ -10,10 +10,12 @@ import { PostgresIngressSlots } from './db/postgres-ingress-slots.ts';
 import { PostgresInvocationMailbox } from './db/postgres-invocation-mailbox.ts';
 import { PostgresLivenessStore } from './db/postgres-liveness-store.ts';
 import { PostgresStoppedRuns } from './db/postgres-stopped-runs.ts';
+import { AttemptRepository } from './db/attempt-repository.ts';
 import { GroupRepository } from './db/group-repository.ts';
 import { MetricsRepository } from './db/metrics-repository.ts';
 import { PropletRepository } from './db/proplet-repository.ts';
 import { TaskRepository } from './db/task-repository.ts';
+import { RunRecovery } from './services/run-recovery.ts';
 import { CommandPublisher } from './mqtt/command-publisher.ts';
 import { closeClient, connectPublisher, type MqttSettings } from './mqtt/client.ts';
 import type { Logger } from './observability/logger.ts';
@@ -46,6 +48,7 @@ export class Resources {
   private propletRepository?: PropletRepository;
   private groupRepository?: GroupRepository;
   private metricsRepository?: MetricsRepository;
+  private recovery?: RunRecovery;
   private livenessStore?: LivenessStore;
   private commandPublisher?: CommandPublisher;
   private stoppedRunMarks?: StoppedRuns;
@@ -136,7 +139,14 @@ export class Resources {
       logger,
       this.config.jobExecutionMode,
       new CronRegistry(this.tasks, this.queues, logger),
+      this.runRecovery,
+      new AttemptRepository(this.postgres.db),
     );
+  }
+
+  /** Retries of runs that ended without a result to keep (lost proplet, timeout, Wasm error on request). */
+  get runRecovery(): RunRecovery {
+    return (this.recovery ??= new RunRecovery(this.tasks, this.queues, this.config.retries));
   }
 
   /** Invocation answers, from the results role to the api process waiting for them. */

@@ -29,7 +29,10 @@ export async function startLiveness(resources: Resources): Promise<RoleHandle> {
     resources.queues,
     resources.stoppedRuns,
     logger,
-    (propletId, atMs) => lostShares.propletLost(propletId, atMs, logger),
+    async (propletId, atMs) => {
+      await resources.runRecovery.propletLost(propletId, atMs, logger);
+      await lostShares.propletLost(propletId, atMs, logger);
+    },
   );
   const worker = startQueueWorker(
     'proplet-liveness',

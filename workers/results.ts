@@ -15,6 +15,7 @@ export async function startResults(resources: Resources): Promise<RoleHandle> {
     resources.tasks,
     resources.stoppedRuns,
     resources.queues,
+    resources.runRecovery,
     resources.invocationMailbox,
   );
   const tasks = resources.taskService(logger);

@@ -145,7 +145,7 @@ export const taskAttempts = pgTable(
     propletId: text('proplet_id').notNull(),
     startedAt: timestamptz('started_at').notNull(),
     finishedAt: timestamptz('finished_at'),
-    /** running, completed, failed, timed_out, proplet_lost, stopped (see src/domain/attempt-outcome.ts). */
+    /** running, completed, failed, timed_out, proplet_lost, stopped (see src/domain/task-attempt.ts). */
     outcome: text('outcome').notNull().default('running'),
     error: text('error'),
   },

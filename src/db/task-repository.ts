@@ -2,8 +2,11 @@ import { and, count, desc, eq, getTableColumns, inArray, isNotNull, sql, type SQ
 import { FILE_HEAD_BYTES, FILE_TAIL_BYTES, redactFile, redactFromPreview } from '../domain/file-redaction.ts';
 import type { NewTask, Task } from '../domain/task.ts';
 import { TaskState as TaskStateValues, TRANSITIONS, type TaskState } from '../domain/task-state.ts';
+import { AttemptOutcome } from '../domain/task-attempt.ts';
+import type { RetryCause } from '../domain/retry-policy.ts';
+import { closeAttempts, openAttempts } from './attempt-records.ts';
 import type { Database } from './connection.ts';
-import { proplets, taskProplets, tasks } from './schema.ts';
+import { proplets, taskAttempts, taskProplets, tasks } from './schema.ts';
 
 /** Fields a finished run writes. */
 export interface Outcome {
@@ -11,6 +14,17 @@ export interface Outcome {
   results?: unknown;
   error?: string | null;
   finishTime: Date;
+  /** How the run ended, for its history; by default completed or failed, as the state says. */
+  attemptOutcome?: AttemptOutcome;
+}
+
+/** A run that ended and is to be tried again: why, for the task's error and its history. */
+export interface RetryReason {
+  cause: RetryCause;
+  error: string;
+  at: Date;
+  /** The next run is queued this long after `at`. */
+  delayMs: number;
 }
 
 /** A task that has just reached a terminal state, with the groups whose progress it may unblock. */
@@ -232,6 +246,7 @@ export class TaskRepository {
       .set({
         state: TRANSITIONS.schedule.to,
         attempt: sql`${tasks.attempt} + 1`,
+        retries: 0,
         scheduledAt: now,
         results: null,
         error: null,
@@ -268,11 +283,12 @@ export class TaskRepository {
         UPDATE tasks SET state = ${TRANSITIONS.dispatch.to}, proplet_id = ${propletId},
           start_time = ${now.toISOString()}, updated_at = ${now.toISOString()}
         WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.dispatch.from[0]}
-        RETURNING id
+        RETURNING id, proplet_id
       ), pinned AS (
         INSERT INTO task_proplets (task_id, proplet_id, created_at)
         SELECT id, ${propletId}::text, ${now.toISOString()}::timestamptz FROM moved
         ON CONFLICT (task_id, proplet_id) DO UPDATE SET created_at = excluded.created_at
+      ), opened AS (${openAttempts(sql`moved`, attempt, now)}
       ), counted AS (
         UPDATE proplets SET task_count = task_count + 1
         WHERE id = ${propletId} AND EXISTS (SELECT 1 FROM moved)
@@ -311,10 +327,13 @@ export class TaskRepository {
         WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.dispatch.from[0]}
           AND EXISTS (SELECT 1 FROM targets)
         RETURNING id
+      ), runs AS (
+        SELECT moved.id, targets.id AS proplet_id FROM moved, targets
       ), pinned AS (
         INSERT INTO task_proplets (task_id, proplet_id, created_at)
-        SELECT moved.id, targets.id, ${now.toISOString()}::timestamptz FROM moved, targets
+        SELECT id, proplet_id, ${now.toISOString()}::timestamptz FROM runs
         ON CONFLICT (task_id, proplet_id) DO UPDATE SET created_at = excluded.created_at
+      ), opened AS (${openAttempts(sql`runs`, attempt, now)}
       ), counted AS (
         UPDATE proplets SET task_count = task_count + 1
         WHERE id IN (SELECT id FROM targets) AND EXISTS (SELECT 1 FROM moved)
@@ -326,7 +345,20 @@ export class TaskRepository {
     return row.moved === 1 ? row.targets : false;
   }
 
-  /** The proplets holding the task now (one, or every target of a broadcast not yet reported). */
+  /** Running tasks (no broadcast) held by this proplet, with the attempt each is on. */
+  async runningOn(propletId: string): Promise<Array<{ id: string; attempt: number }>> {
+    return this.db
+      .select({ id: tasks.id, attempt: tasks.attempt })
+      .from(tasks)
+      .where(
+        and(
+          eq(tasks.propletId, propletId),
+          eq(tasks.state, TaskStateValues.Running),
+          eq(tasks.broadcast, false),
+        ),
+      );
+  }
+
   /** Running broadcast tasks this proplet holds a share of. */
   async broadcastSharesOf(propletId: string): Promise<string[]> {
     const rows = await this.db
@@ -343,6 +375,7 @@ export class TaskRepository {
     return rows.map((row) => row.id);
   }
 
+  /** The proplets holding the task now (one, or every target of a broadcast not yet reported). */
   async holders(id: string): Promise<string[]> {
     const rows = await this.db
       .select({ propletId: taskProplets.propletId })
@@ -361,7 +394,7 @@ export class TaskRepository {
   async recordBroadcastShare(
     id: string,
     propletId: string,
-    report: { results: unknown; error: string | null; finishTime: Date },
+    report: { results: unknown; error: string | null; finishTime: Date; attemptOutcome?: AttemptOutcome },
   ): Promise<'ignored' | 'recorded' | { finished: TaskState }> {
     return this.db.transaction(async (tx) => {
       const locked = await tx.execute<{ id: string }>(
@@ -375,6 +408,17 @@ export class TaskRepository {
       if (released.rows.length === 0) return 'ignored';
       await tx.execute(
         sql`UPDATE proplets SET task_count = greatest(task_count - 1, 0) WHERE id = ${propletId}`,
+      );
+      await tx.execute(
+        sql`WITH ended AS (SELECT id, attempt FROM tasks WHERE id = ${id})
+            ${closeAttempts(sql`ended`, {
+              outcome:
+                report.attemptOutcome ??
+                (report.error === null ? AttemptOutcome.Completed : AttemptOutcome.Failed),
+              error: report.error,
+              at: report.finishTime,
+              propletId,
+            })}`,
       );
       const at = report.finishTime.toISOString();
       const failure = report.error === null ? null : `proplet ${propletId}: ${report.error}`;
@@ -415,16 +459,48 @@ export class TaskRepository {
           fromStates.map((state) => sql`${state}`),
           sql`, `,
         )})
-        RETURNING id
+        RETURNING id, attempt
       ), released AS (
         DELETE FROM ${taskProplets} WHERE task_id IN (SELECT id FROM changed) RETURNING proplet_id
       ), counted AS (
         UPDATE ${proplets} SET task_count = greatest(task_count - 1, 0)
         WHERE id IN (SELECT proplet_id FROM released)
+      ), closed AS (${closeAttempts(sql`changed`, {
+        outcome: attemptOutcomeOf(outcome),
+        error: outcome.error ?? null,
+        at: outcome.finishTime,
+      })}
       )
       SELECT changed.id, released.proplet_id FROM changed LEFT JOIN released ON true`);
     if (rows.length === 0) return undefined;
     return rows.flatMap((row) => (row.proplet_id === null ? [] : [row.proplet_id]));
+  }
+
+  /**
+   * Running → Scheduled again for another run (a new attempt, one more retry spent), releasing its pins and
+   * closing its run with the cause; only while it is still that attempt, Running (and held by `holder`, when
+   * given). The new attempt, or undefined when the task had moved on.
+   */
+  async retry(
+    id: string,
+    attempt: number,
+    reason: RetryReason,
+    holder?: string,
+  ): Promise<{ attempt: number; priority: number } | undefined> {
+    const due = new Date(reason.at.getTime() + reason.delayMs);
+    const { rows } = await this.db.execute<{ next_attempt: number; priority: number }>(
+      withRelease(
+        sql`UPDATE tasks SET state = ${TaskStateValues.Scheduled}, attempt = attempt + 1, retries = retries + 1,
+              proplet_id = NULL, start_time = NULL, results = NULL, error = ${reason.error},
+              scheduled_at = ${due.toISOString()}, updated_at = ${reason.at.toISOString()}
+            WHERE id = ${id} AND attempt = ${attempt} AND state = ${TaskStateValues.Running}
+              ${holder === undefined ? sql`` : sql`AND proplet_id = ${holder}`}
+            RETURNING id, attempt - 1 AS attempt, attempt AS next_attempt, priority`,
+        closeAttempts(sql`changed`, { outcome: reason.cause, error: reason.error, at: reason.at }),
+      ),
+    );
+    const [row] = rows;
+    return row && { attempt: row.next_attempt, priority: row.priority };
   }
 
   /** Undoes markDispatched when the start message could not be published, so the job can try again. */
@@ -434,7 +510,10 @@ export class TaskRepository {
         sql`UPDATE tasks SET state = ${TRANSITIONS.dispatch.from[0]}, proplet_id = NULL, start_time = NULL,
               updated_at = now()
             WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.dispatch.to}
-            RETURNING id`,
+            RETURNING id, attempt`,
+        // Nothing went out: the run never was.
+        sql`DELETE FROM ${taskAttempts} USING changed
+            WHERE task_id = changed.id AND ${taskAttempts.attempt} = changed.attempt AND finished_at IS NULL`,
       ),
     );
   }
@@ -461,7 +540,12 @@ export class TaskRepository {
               sql`, `,
             )})
               ${holder === undefined ? sql`` : sql`AND proplet_id = ${holder}`}
-            RETURNING id, workflow_id, job_id`,
+            RETURNING id, attempt, workflow_id, job_id`,
+        closeAttempts(sql`changed`, {
+          outcome: attemptOutcomeOf(outcome),
+          error: outcome.error ?? null,
+          at: outcome.finishTime,
+        }),
       ),
     );
     const [row] = rows;
@@ -476,9 +560,10 @@ function isForeignKeyViolation(error: unknown, constraint: string): boolean {
 
 /**
  * Runs a statement yielding task ids (an UPDATE … RETURNING id, or a SELECT) and releases the pins of those
- * tasks, decrementing their proplets' task counts (never below 0), in the same statement.
+ * tasks, decrementing their proplets' task counts (never below 0), in the same statement. `alongside`, if
+ * given, is one more statement run with them; it may read `changed`.
  */
-function withRelease(change: SQL): SQL {
+function withRelease(change: SQL, alongside?: SQL): SQL {
   return sql`
     WITH changed AS (${change}),
     released AS (
@@ -487,6 +572,13 @@ function withRelease(change: SQL): SQL {
     counted AS (
       UPDATE ${proplets} SET task_count = greatest(task_count - 1, 0)
       WHERE id IN (SELECT proplet_id FROM released)
-    )
+    )${alongside === undefined ? sql`` : sql`, alongside AS (${alongside})`}
     SELECT * FROM changed`;
+}
+
+function attemptOutcomeOf(outcome: Outcome): AttemptOutcome {
+  return (
+    outcome.attemptOutcome ??
+    (outcome.state === TaskStateValues.Completed ? AttemptOutcome.Completed : AttemptOutcome.Failed)
+  );
 }

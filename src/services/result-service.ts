@@ -7,6 +7,7 @@ import { groupOf } from '../domain/group.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import { queueAdvance } from './task-queueing.ts';
 import type { InvocationMailbox } from '../coordination/invocation-mailbox.ts';
+import type { RunRecovery } from './run-recovery.ts';
 
 /**
  * Applies results published by proplets. The transition is conditional (Running, and held by the proplet
@@ -18,6 +19,7 @@ export class ResultService {
     private readonly tasks: TaskRepository,
     private readonly stoppedRuns: StoppedRuns,
     private readonly queues: JobQueues,
+    private readonly recovery: RunRecovery,
     private readonly mailbox?: InvocationMailbox,
   ) {}
 
@@ -34,6 +36,7 @@ export class ResultService {
       log.warn({ reason: 'a result for a broadcast task must name its proplet' }, 'result ignored');
       return;
     }
+    if (failed && (await this.retryOnError(result, log))) return;
     const applied = await this.tasks.finish(
       result.taskId,
       transition.from,
@@ -55,6 +58,20 @@ export class ResultService {
     // A stop may have been marked while this result was on its way: this result was that run's report.
     if (result.propletId) await this.stoppedRuns.consume(result.taskId, result.propletId);
     log.warn({ reason: await this.whyIgnored(result) }, 'result ignored');
+  }
+
+  /** A task that asks for it is run again after its Wasm failed, while it has retries left. */
+  private async retryOnError(result: JobData<'task-results', 'result'>, log: Logger): Promise<boolean> {
+    const task = await this.tasks.findSummary(result.taskId);
+    if (!task?.retryOnError || task.state !== TaskState.Running) return false;
+    if (result.propletId !== undefined && task.propletId !== result.propletId) return false;
+    const reason = this.recovery.decide(
+      task,
+      'failed',
+      result.error ?? 'failed',
+      new Date(result.receivedAt),
+    );
+    return reason !== undefined && (await this.recovery.retry(task, reason, result.propletId, log));
   }
 
   /**

@@ -7,18 +7,24 @@ import type { JobQueues } from '../queue/job-queues.ts';
 
 /**
  * Queues the start of a task just moved to Scheduled, ahead of lower-priority ones (a delayed start keeps its
- * priority when promoted); the job id makes a second call for one attempt a no-op.
+ * priority when promoted), or `delayMs` later (a retry's backoff); the job id makes a second call for one
+ * attempt a no-op.
  */
 export async function queueStart(
   queues: JobQueues,
   task: { id: string; attempt: number; priority: number },
   requestedAt: Date,
+  { delayMs = 0 }: { delayMs?: number } = {},
 ): Promise<void> {
   await queues.enqueue(
     'task-start',
     'start',
     { taskId: task.id, attempt: task.attempt, requestedAt: requestedAt.getTime() },
-    { jobId: jobIds.start(task.id, task.attempt), priority: queuePriority(task.priority) },
+    {
+      jobId: jobIds.start(task.id, task.attempt),
+      priority: queuePriority(task.priority),
+      ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}),
+    },
   );
 }
 

@@ -13,6 +13,10 @@ import { groupOf } from '../domain/group.ts';
 import type { ExecutionMode } from '../domain/progression.ts';
 import { queueAdvanceOrWarn, queueStart } from './task-queueing.ts';
 import type { CronRegistry } from './cron-registry.ts';
+import type { RunRecovery } from './run-recovery.ts';
+import type { AttemptRepository } from '../db/attempt-repository.ts';
+import type { RetryReason } from '../db/task-repository.ts';
+import { AttemptOutcome, type TaskAttempt } from '../domain/task-attempt.ts';
 
 export const STOPPED_BY_USER = 'stopped by user';
 
@@ -40,6 +44,8 @@ export class TaskService {
     private readonly logger: Logger,
     private readonly defaultExecutionMode: ExecutionMode,
     private readonly cron: CronRegistry,
+    private readonly recovery: RunRecovery,
+    private readonly attemptHistory: AttemptRepository,
   ) {}
 
   /**
@@ -237,19 +243,25 @@ export class TaskService {
   }
 
   /**
-   * Ends a run that outlived its time limit as a stop does, failing the task saying so; nothing when the run
-   * finished meanwhile, or another one began. (Retrying it instead is for the reliability work to decide.)
+   * Ends a run that outlived its time limit as a stop does, and runs the task again while it has retries
+   * left, or fails it saying so; nothing when the run finished meanwhile, or another one began.
    */
   async expire(id: string, attempt: number, limitMs: number): Promise<boolean> {
     for (let round = 0; round < 3; round++) {
       const task = await this.tasks.findSummary(id);
       if (!task || task.attempt !== attempt || task.state !== TaskState.Running) return false;
-      const outcome = { error: `timed out after ${limitMs / 1_000} s`, finishTime: new Date() };
+      const why = `timed out after ${limitMs / 1_000} s`;
+      const retry = this.recovery.decide(task, 'timed_out', why);
+      const outcome = {
+        error: this.recovery.finalError(task, 'timed_out', why),
+        finishTime: new Date(),
+        attemptOutcome: AttemptOutcome.TimedOut,
+      };
       const ended = task.broadcast
         ? await this.stopBroadcast(task, outcome)
-        : await this.stopRunning(task, outcome);
+        : await this.stopRunning(task, outcome, retry);
       if (ended) {
-        this.logger.warn({ taskId: id, attempt, limitMs }, 'task timed out');
+        this.logger.warn({ taskId: id, attempt, limitMs, retried: retry !== undefined }, 'task timed out');
         return true;
       }
     }
@@ -258,9 +270,14 @@ export class TaskService {
 
   /**
    * Marks the run as stopped (its proplet's last report on it is to be ignored), sends the stop, and fails
-   * the task if that proplet still holds it. False when the task changed meanwhile.
+   * the task if that proplet still holds it, or, given a retry, schedules its next run. False when the task
+   * changed meanwhile.
    */
-  private async stopRunning(task: Task, outcome: { error: string; finishTime: Date }): Promise<boolean> {
+  private async stopRunning(
+    task: Task,
+    outcome: { error: string; finishTime: Date; attemptOutcome?: AttemptOutcome },
+    retry?: RetryReason,
+  ): Promise<boolean> {
     const propletId = task.propletId;
     // A deployed latent task has no run to report on: its proplet drops the module and says nothing.
     const reportExpected = !task.latent;
@@ -278,10 +295,16 @@ export class TaskService {
         throw error;
       }
     }
+    if (retry) {
+      const retried = await this.recovery.retry(task, retry, propletId ?? undefined, this.logger);
+      // Not retried: the run ended by itself meanwhile, and its report was the one just applied.
+      if (!retried && propletId && reportExpected) await this.stoppedRuns.unmark(task.id, propletId);
+      return retried;
+    }
     const stopped = await this.tasks.finish(
       task.id,
       TRANSITIONS.stop.from,
-      { ...outcome, state: TRANSITIONS.stop.to },
+      { attemptOutcome: AttemptOutcome.Stopped, ...outcome, state: TRANSITIONS.stop.to },
       propletId ?? undefined,
     );
     if (stopped) {
@@ -298,7 +321,10 @@ export class TaskService {
    * Stops a running broadcast task: one stop that every proplet takes, a stopped-run mark for each proplet
    * still holding it (its last report is to be ignored), and the task failed with every pin released.
    */
-  private async stopBroadcast(task: Task, outcome: { error: string; finishTime: Date }): Promise<boolean> {
+  private async stopBroadcast(
+    task: Task,
+    outcome: { error: string; finishTime: Date; attemptOutcome?: AttemptOutcome },
+  ): Promise<boolean> {
     // As for a targeted latent task, a latent broadcast task's proplets say nothing when stopped.
     const holders = task.latent ? [] : await this.tasks.holders(task.id);
     await Promise.all(holders.map((propletId) => this.stoppedRuns.mark(task.id, propletId)));
@@ -316,6 +342,7 @@ export class TaskService {
       throw error;
     }
     const released = await this.tasks.finishReleasingAll(task.id, TRANSITIONS.stop.from, {
+      attemptOutcome: AttemptOutcome.Stopped,
       ...outcome,
       state: TRANSITIONS.stop.to,
     });
@@ -326,6 +353,14 @@ export class TaskService {
       await queueAdvanceOrWarn(this.queues, task, this.logger);
     }
     return released !== undefined;
+  }
+
+  /** Every run of the task, oldest first; 404 for an unknown task. */
+  async attempts(id: string): Promise<TaskAttempt[]> {
+    const history = await this.attemptHistory.list(id);
+    if (history.length === 0 && !(await this.tasks.exists(id)))
+      throw new NotFoundError(`task ${id} not found`);
+    return history;
   }
 
   async results(id: string): Promise<unknown> {

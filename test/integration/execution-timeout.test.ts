@@ -27,7 +27,8 @@ async function started(body: Record<string, unknown>): Promise<string> {
 const taskOf = async (id: string) => (await api('GET', `/tasks/${id}`)).body as Record<string, any>;
 
 before(async () => {
-  harness = await startTestManager({ MANAGER_TASK_TIMEOUT: '1500ms' });
+  // Retries of timed-out runs are test/integration/retries.test.ts's subject: none here.
+  harness = await startTestManager({ MANAGER_TASK_TIMEOUT: '1500ms', MANAGER_TASK_MAX_RETRIES: '0' });
   proplet = new SimulatedProplet(harness.config.mqtt, answer);
   await proplet.start();
   await waitFor(async () => (await api('GET', `/proplets/${proplet.id}`)).body?.alive === true, 'alive');

@@ -11,6 +11,9 @@ import {
 import { TEST_MQTT_URL } from './test-database.ts';
 import { waitFor } from './wait.ts';
 
+/** What upstream proplets report for a run they were told to stop. */
+export const CANCELLED = 'Task was cancelled or panicked';
+
 export interface ProtocolTopics {
   tenantId: string;
   channelId: string;
@@ -43,6 +46,13 @@ export class SimulatedProplet {
     this.starts.some((start) => start.id === invoke.id && start.latent)
       ? { results: `ran ${invoke.id}` }
       : { error: `task ${invoke.id} has not been precompiled on proplet ${this.id}` };
+  /**
+   * Reports a stopped run as upstream proplets do, with the error "Task was cancelled or panicked"; off by
+   * default, as most tests look only at the stop.
+   */
+  reportsCancellation = false;
+  /** Runs started and not yet answered (keep-running), by task id. */
+  private readonly running = new Set<string>();
   private client?: MqttClient;
   private heartbeat?: NodeJS.Timeout;
   private readonly base: string;
@@ -161,8 +171,11 @@ export class SimulatedProplet {
     const json: unknown = JSON.parse(payload.toString());
     if (topic.endsWith('/control/manager/stop')) {
       const stop = stopMessage.parse(json);
-      if (stop.broadcast || stop.proplet_id === undefined || stop.proplet_id === this.id)
+      if (stop.broadcast || stop.proplet_id === undefined || stop.proplet_id === this.id) {
         this.stops.push(stop);
+        if (this.running.delete(stop.id) && this.reportsCancellation)
+          void this.publishResult(stop.id, null, CANCELLED).catch(() => undefined);
+      }
       return;
     }
     if (topic.endsWith('/control/manager/invoke')) {
@@ -186,7 +199,10 @@ export class SimulatedProplet {
     if (!start.broadcast && start.proplet_id !== undefined && start.proplet_id !== this.id) return;
     this.starts.push(start);
     const answer = this.behaviour(start);
-    if (answer === 'keep-running') return;
+    if (answer === 'keep-running') {
+      this.running.add(start.id);
+      return;
+    }
     void this.publishResult(start.id, answer.results ?? null, answer.error ?? null).catch(() => undefined);
   }
 }

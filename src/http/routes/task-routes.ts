@@ -8,6 +8,7 @@ import { requireUuid } from '../schemas/ids.ts';
 import { parseMetadataFilter } from '../schemas/metadata-filter.ts';
 import { parsePage } from '../schemas/pagination.ts';
 import { invokeBody } from '../schemas/invoke-input.ts';
+import { toAttemptJson } from '../schemas/attempt-view.ts';
 import { createTaskBody, updateTaskBody } from '../schemas/task-input.ts';
 import { toTaskJson } from '../schemas/task-view.ts';
 import { parseOrThrow } from '../schemas/validation.ts';
@@ -90,6 +91,16 @@ export function taskRoutes(
       handle(async (req, res) => {
         await tasks.stop(requireUuid(req.params.taskId, 'task id'));
         res.json({ stopped: true });
+      }),
+    )
+    .all(methodNotAllowed);
+
+  router
+    .route('/:taskId/attempts')
+    .get(
+      handle(async (req, res) => {
+        const id = requireUuid(req.params.taskId, 'task id');
+        res.json({ task_id: id, attempts: (await tasks.attempts(id)).map(toAttemptJson) });
       }),
     )
     .all(methodNotAllowed);

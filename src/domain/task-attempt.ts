@@ -14,3 +14,13 @@ export const AttemptOutcome = {
 } as const;
 
 export type AttemptOutcome = (typeof AttemptOutcome)[keyof typeof AttemptOutcome];
+
+/** One run of a task on one proplet (a broadcast run has one per proplet). */
+export interface TaskAttempt {
+  attempt: number;
+  propletId: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
