@@ -27,8 +27,11 @@ export class ResultService {
     const log = logger.child({ taskId: result.taskId, propletId: result.propletId });
     const failed = typeof result.error === 'string' && result.error !== '';
     const transition = failed ? TRANSITIONS.fail : TRANSITIONS.complete;
-    if (result.propletId && (await this.stoppedRuns.consume(result.taskId, result.propletId))) {
-      log.info('result of a stopped run ignored');
+    // A stopped run reports its cancellation (an error), which must not end the run that followed it on the
+    // same proplet. A success is kept whichever run sent it: a run of the same task with the same inputs, so
+    // a proplet that never reports its stopped runs cannot make the next run's result be ignored.
+    if (result.propletId && (await this.stoppedRuns.consume(result.taskId, result.propletId)) && failed) {
+      log.info('report of a stopped run ignored');
       return;
     }
     if (!result.propletId && (await this.tasks.findSummary(result.taskId))?.broadcast) {

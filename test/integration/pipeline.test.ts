@@ -283,6 +283,23 @@ describe('tasks through the whole path', () => {
     assert.equal(done.results, 'second run');
   });
 
+  it("keeps the next run's result on a proplet that never reported its stopped run", async () => {
+    const sim = await proplet(() => 'keep-running');
+    const taskId = await createTask();
+    await api('POST', `/tasks/${taskId}/start`);
+    await waitForState(taskId, TaskState.Running);
+    await api('POST', `/tasks/${taskId}/stop`);
+    await api('POST', `/tasks/${taskId}/start`);
+    await waitFor(async () => {
+      const task = (await api('GET', `/tasks/${taskId}`)).body;
+      return task.attempt === 2 && task.state === TaskState.Running;
+    }, 'second run dispatched');
+    // No "cancelled" report for the first run: the second run's success must not be taken for it.
+    await sim.publishResult(taskId, 'second run');
+    const done = await waitForState(taskId, TaskState.Completed);
+    assert.equal(done.results, 'second run');
+  });
+
   it('keeps an empty result, which is a result', async () => {
     await proplet(() => ({ results: '' }));
     const taskId = await createTask();
