@@ -5,8 +5,16 @@ import type { RoleHandle } from '../src/role.ts';
 import { CronRegistry } from '../src/services/cron-registry.ts';
 import { CronTickService } from '../src/services/cron-tick-service.ts';
 import { DispatchService } from '../src/services/dispatch-service.ts';
+import { LostBroadcastShares } from '../src/services/lost-broadcast-shares.ts';
+import { Reconciler } from '../src/services/reconciler.ts';
+import { ReconcileQueries } from '../src/db/reconcile-queries.ts';
 
 const RECONCILE_RETRY_MS = 5_000;
+/**
+ * How long a disagreement must last before the reconciler repairs it: a start job is queued within
+ * milliseconds of its task being scheduled, and an expiry job fires on time; five seconds is beyond doubt.
+ */
+const RECONCILE_GRACE_MS = 5_000;
 
 /** Consumes task starts, stops and cron ticks: chooses proplets and publishes commands to them. */
 export async function startScheduler(resources: Resources): Promise<RoleHandle> {
@@ -45,6 +53,27 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
     { ...options, concurrency: 8 },
   );
 
+  const reconciler = new Reconciler(
+    new ReconcileQueries(resources.postgres.db),
+    resources.liveness,
+    resources.queues,
+    taskService,
+    resources.runRecovery,
+    new LostBroadcastShares(resources.tasks, resources.queues),
+    {
+      aliveTimeoutMs: config.propletAliveTimeoutMs,
+      taskTimeoutMs: config.taskTimeoutMs,
+      graceMs: RECONCILE_GRACE_MS,
+    },
+  );
+  const maintenance = startQueueWorker(
+    'maintenance',
+    { reconcile: async (_data, job) => void (await reconciler.run(job.logger)) },
+    { ...options, concurrency: 1 },
+  );
+  // One schedule however many schedulers run: each round is one job, taken by one of them.
+  await resources.queues.every('maintenance', 'reconcile', config.reconcileIntervalMs, 'reconcile', {});
+
   const invocations = startQueueWorker(
     'task-invoke',
     {
@@ -73,12 +102,21 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
     })();
   }
 
-  logger.info('scheduler consuming task-start, task-stop, task-cron and task-invoke');
+  logger.info(
+    { reconcileEveryMs: config.reconcileIntervalMs },
+    'scheduler consuming task-start, task-stop, task-cron, task-invoke and maintenance',
+  );
   return {
     name: 'scheduler',
     stop: async () => {
       stopping.abort();
-      await Promise.all([starts.close(), stops.close(), cronTicks.close(), invocations.close()]);
+      await Promise.all([
+        starts.close(),
+        stops.close(),
+        cronTicks.close(),
+        invocations.close(),
+        maintenance.close(),
+      ]);
     },
   };
 }

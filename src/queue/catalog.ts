@@ -171,6 +171,16 @@ export const QUEUE_CATALOG = {
       removeOnFail: { count: 1_000 },
     },
   },
+  // Periodic, so a failed round is simply the next round's work.
+  maintenance: {
+    jobs: { reconcile: z.object({}) },
+    options: {
+      attempts: 1,
+      backoff: { type: 'fixed', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { count: 100 },
+    },
+  },
   metrics: {
     jobs: { samples: metricsSamplesJob, prune: z.object({}) },
     // Samples are many and periodic: keep none once written, and few that failed.

@@ -37,6 +37,17 @@ export class JobQueues {
     await this.queue(queue).add(name, data, options);
   }
 
+  /**
+   * Whether the job will still run: waiting, delayed, prioritised or active. False when it is gone,
+   * completed or failed for good.
+   */
+  async isPending(queue: QueueName, jobId: string): Promise<boolean> {
+    const job = await this.queue(queue).getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+  }
+
   /** Removes a waiting or delayed job; false when it is active (locked by a worker) or gone. */
   async remove(queue: QueueName, jobId: string): Promise<boolean> {
     const job = await this.queue(queue).getJob(jobId);
