@@ -12,6 +12,16 @@ export function retryLater(ms: number): RetryLater {
   return { retryAfterMs: ms };
 }
 
+/**
+ * A job whose worker died (kill -9) is handed to another worker once its lock lapses and a stall check
+ * finds it: within LOCK_MS + STALLED_CHECK_MS (BullMQ's defaults make that a minute). Locks are renewed every
+ * LOCK_MS / 2, so only a worker stuck that long loses one, and every handler is idempotent if it does.
+ */
+const LOCK_MS = 10_000;
+const STALLED_CHECK_MS = 5_000;
+/** A job may outlive several dead workers (a fault-injection run kills them at random) before it fails. */
+const MAX_STALLS = 10;
+
 export interface JobContext {
   id: string;
   logger: Logger;
@@ -66,7 +76,12 @@ export function startQueueWorker<Q extends QueueName>(
       }
     },
     options.connection,
-    { concurrency: options.concurrency },
+    {
+      concurrency: options.concurrency,
+      lockDuration: LOCK_MS,
+      stalledInterval: STALLED_CHECK_MS,
+      maxStalledCount: MAX_STALLS,
+    },
   );
   worker.on('failed', (job, error) => {
     const fields = { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error };

@@ -156,6 +156,7 @@ describe('migrations', () => {
             'proplet_metrics',
             'proplets',
             'stopped_runs',
+            'task_attempts',
             'task_metrics',
             'task_proplets',
             'tasks',

@@ -29,6 +29,7 @@ describe('toTaskJson', () => {
       next_run: ZERO_TIME,
       priority: 50,
       attempt: 0,
+      retries: 0,
     });
   });
 
