@@ -99,7 +99,9 @@ describe('manager crash and restart', () => {
       assert.equal(proplet.starts.filter((start) => start.id === startedThenKilled).length >= 1, true);
     } catch (error) {
       // What the manager said is what explains a failure here.
-      throw new Error(`${(error as Error).message}\n${manager.output().split('\n').slice(-40).join('\n')}`);
+      throw new Error(`${(error as Error).message}\n${manager.output().split('\n').slice(-40).join('\n')}`, {
+        cause: error,
+      });
     } finally {
       await proplet.stop();
       manager.kill('SIGTERM');
