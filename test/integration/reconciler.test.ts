@@ -74,7 +74,7 @@ describe('reconciler', () => {
     await waitFor(() => queues.remove('task-stop', jobIds.expire(id, 1)), 'the expiry job removed');
     const failed = await reachesState(id, TaskState.Failed, 'the overdue run expired');
     assert.equal(failed.error, 'timed out after 1 s');
-    assert.ok(proplet!.stops.some((stop) => stop.id === id));
+    await proplet!.waitForStop(id);
   });
 
   it('runs again elsewhere a task left running on a proplet liveness knows nothing of', async () => {
