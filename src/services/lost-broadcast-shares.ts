@@ -1,4 +1,5 @@
 import type { TaskRepository } from '../db/task-repository.ts';
+import { AttemptOutcome } from '../domain/task-attempt.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import { queueAdvance } from './task-queueing.ts';
@@ -22,6 +23,7 @@ export class LostBroadcastShares {
         results: null,
         error: LOST_BEFORE_REPORTING,
         finishTime: new Date(atMs),
+        attemptOutcome: AttemptOutcome.PropletLost,
       });
       if (outcome === 'ignored') continue;
       const log = logger.child({ taskId, propletId });

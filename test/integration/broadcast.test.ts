@@ -193,5 +193,9 @@ describe('broadcast tasks', () => {
     assert.match(failed.error, new RegExp(`proplet ${doomed.id}: proplet lost before reporting`));
     assert.equal(failed.results[doomed.id], null);
     for (const sim of fleet) assert.equal(failed.results[sim.id], `from ${sim.id}`);
+    const runs = (await api('GET', `/tasks/${id}/attempts`)).body.attempts as Array<Record<string, any>>;
+    assert.equal(runs.find((run) => run.proplet_id === doomed.id)?.outcome, 'proplet_lost');
+    for (const sim of fleet)
+      assert.equal(runs.find((run) => run.proplet_id === sim.id)?.outcome, 'completed');
   });
 });
