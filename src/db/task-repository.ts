@@ -490,10 +490,10 @@ export class TaskRepository {
     const due = new Date(reason.at.getTime() + reason.delayMs);
     const { rows } = await this.db.execute<{ next_attempt: number; priority: number }>(
       withRelease(
-        sql`UPDATE tasks SET state = ${TaskStateValues.Scheduled}, attempt = attempt + 1, retries = retries + 1,
+        sql`UPDATE tasks SET state = ${TRANSITIONS.retry.to}, attempt = attempt + 1, retries = retries + 1,
               proplet_id = NULL, start_time = NULL, results = NULL, error = ${reason.error},
               scheduled_at = ${due.toISOString()}, updated_at = ${reason.at.toISOString()}
-            WHERE id = ${id} AND attempt = ${attempt} AND state = ${TaskStateValues.Running}
+            WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.retry.from[0]}
               ${holder === undefined ? sql`` : sql`AND proplet_id = ${holder}`}
             RETURNING id, attempt - 1 AS attempt, attempt AS next_attempt, priority`,
         closeAttempts(sql`changed`, { outcome: reason.cause, error: reason.error, at: reason.at }),

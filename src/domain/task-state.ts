@@ -42,6 +42,8 @@ export const TRANSITIONS = {
   withdraw: { from: [TaskState.Scheduled], to: TaskState.Failed },
   stop: { from: [TaskState.Running], to: TaskState.Failed },
   giveUpStart: { from: [TaskState.Scheduled], to: TaskState.Failed },
+  /** A run lost, timed out or (on request) failed by its Wasm, to be run again as a new attempt. */
+  retry: { from: [TaskState.Running], to: TaskState.Scheduled },
   /** A workflow or job task whose turn has come. */
   advance: { from: [TaskState.Pending], to: TaskState.Scheduled },
   /** A workflow or job task that will never run. */

@@ -27,6 +27,7 @@ const EXPECTED_FROM: Record<TransitionName, TaskState[]> = {
   withdraw: [TaskState.Scheduled],
   stop: [TaskState.Running],
   giveUpStart: [TaskState.Scheduled],
+  retry: [TaskState.Running],
   advance: [TaskState.Pending],
   skip: [TaskState.Pending],
   refuse: [TaskState.Pending],
