@@ -17,11 +17,11 @@ import { PropletRepository } from './db/proplet-repository.ts';
 import { TaskRepository } from './db/task-repository.ts';
 import { RunRecovery } from './services/run-recovery.ts';
 import { CommandPublisher } from './mqtt/command-publisher.ts';
-import { closeClient, connectPublisher, type MqttSettings } from './mqtt/client.ts';
+import { closeClient, connectPublisher, waitConnected, type MqttSettings } from './mqtt/client.ts';
 import type { Logger } from './observability/logger.ts';
 import { JobQueues } from './queue/job-queues.ts';
 import type { QueueConnection } from './queue/queue-connection.ts';
-import { connectRedis } from './redis/connection.ts';
+import { connectRedis, connectRedisForRequests } from './redis/connection.ts';
 import { RedisIngressSlots } from './redis/ingress-slots.ts';
 import { RedisInvocationMailbox } from './redis/invocation-mailbox.ts';
 import { RedisLivenessStore } from './redis/liveness-store.ts';
@@ -33,6 +33,8 @@ import { TaskService } from './services/task-service.ts';
 const QUEUE_POOL_SIZE = 4;
 /** PGlite's socket does not pass NOTIFY between connections, so idle workers look for jobs this often. */
 const PGLITE_POLL_SECONDS = 0.1;
+/** How long a request's queue operation waits for a queue's connection before it counts as unavailable. */
+const REQUEST_QUEUE_READY_MS = 2_000;
 
 /**
  * The composition root's shared connections and repositories, created on first use so that each role
@@ -53,10 +55,13 @@ export class Resources {
   private commandPublisher?: CommandPublisher;
   private stoppedRunMarks?: StoppedRuns;
   private mailbox?: InvocationMailbox;
+  private requestScope?: Resources;
 
   constructor(
     readonly config: Config,
     readonly logger: Logger,
+    /** Set for the resources of forRequests(), which share their parent's Postgres. */
+    private readonly parent?: Resources,
   ) {}
 
   get mqttSettings(): MqttSettings {
@@ -64,13 +69,26 @@ export class Resources {
   }
 
   get postgres(): PostgresHandle {
+    if (this.parent) return this.parent.postgres;
     return (this.postgresHandle ??= connectPostgres(this.config.postgres));
   }
 
   /** Only where config.queueStore is redis. */
   get redis(): Redis {
     if (this.config.queueStore !== 'redis') throw new Error('this manager keeps its queues in Postgres');
-    return (this.redisClient ??= connectRedis(this.config.redis.url));
+    const { url } = this.config.redis;
+    return (this.redisClient ??= this.parent ? connectRedisForRequests(url) : connectRedis(url));
+  }
+
+  /**
+   * The same resources for work a client waits on (the api role), sharing this Postgres pool, but with
+   * queues and coordination state on a Redis connection of their own that fails commands while Redis is
+   * away, where the workers' connection holds them until it is back: a request then answers 503 at once
+   * instead of hanging. Without Redis these are the process's own resources: Postgres fails fast already.
+   */
+  forRequests(): Resources {
+    if (this.parent || this.config.queueStore !== 'redis') return this;
+    return (this.requestScope ??= new Resources(this.config, this.logger, this));
   }
 
   get queueConnection(): QueueConnection {
@@ -92,7 +110,11 @@ export class Resources {
   }
 
   get queues(): JobQueues {
-    return (this.jobQueues ??= new JobQueues(this.queueConnection, this.logger));
+    return (this.jobQueues ??= new JobQueues(
+      this.queueConnection,
+      this.logger,
+      this.parent ? { readyWithinMs: REQUEST_QUEUE_READY_MS } : {},
+    ));
   }
 
   get tasks(): TaskRepository {
@@ -172,8 +194,15 @@ export class Resources {
     return this.commandPublisher;
   }
 
+  /** Resolves once this process's command publisher is connected to the broker, or fails after timeoutMs. */
+  async publisherConnected(timeoutMs: number): Promise<void> {
+    if (!this.publisherClient) throw new Error('this process publishes no commands');
+    await waitConnected(this.publisherClient, timeoutMs);
+  }
+
   /** Closes what was opened, producers before the connections they use. */
   async close(): Promise<void> {
+    await this.requestScope?.close();
     await this.mailbox?.close();
     await this.jobQueues?.close();
     if (this.publisherClient) await closeClient(this.publisherClient);

@@ -29,9 +29,30 @@ export function poolConfig(postgres: Config['postgres'], database = postgres.dat
   };
 }
 
+/**
+ * A client checked out (a transaction, between its statements) whose connection is lost goes back to the
+ * pool at once, which discards it. The pool no longer listens to a client it lent, so the loss would be an
+ * uncaught 'error' event, ending the process; and Drizzle never returns a client whose BEGIN failed
+ * (drizzle-orm#6023), so a few Postgres restarts would leave a pool with no client to lend. The holder's
+ * statements fail as they would anyway; its own release, should it come, does nothing.
+ */
+function discardOnConnectionLoss(pool: pg.Pool): void {
+  const lent = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => lent.add(client));
+  pool.on('release', (_error, client) => lent.delete(client));
+  pool.on('connect', (client) => {
+    client.on('error', () => {
+      if (!lent.has(client)) return;
+      client.release(true);
+      client.release = () => undefined;
+    });
+  });
+}
+
 export function connectPostgres(postgres: Config['postgres']): PostgresHandle {
   const pool = new pg.Pool(poolConfig(postgres));
   // An idle client losing its server (Postgres restarting) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  discardOnConnectionLoss(pool);
   return { pool, db: drizzle({ client: pool, schema }), close: () => pool.end() };
 }

@@ -12,39 +12,38 @@ import { boundPort, closeServer, listen } from './server.ts';
 
 /** Inline Wasm travels in one MQTT message; 10 MiB matches the upstream proplet's packet limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Within HealthService's own limit, so a broker that is reconnecting right now can still pass. */
+const BROKER_CHECK_MS = 1_500;
 
 export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
-  const tasks = resources.taskService(log);
+  // Requests fail fast while Redis is away rather than wait for it as workers do (see forRequests).
+  const scope = resources.forRequests();
+  const tasks = scope.taskService(log);
   const app = createApp({
     tasks,
-    workflows: new WorkflowService(resources.groups),
-    jobs: new JobService(
-      resources.groups,
-      resources.tasks,
-      tasks,
-      resources.queues,
-      config.jobExecutionMode,
-      log,
-    ),
+    workflows: new WorkflowService(scope.groups),
+    jobs: new JobService(scope.groups, scope.tasks, tasks, scope.queues, config.jobExecutionMode, log),
     invocations: new InvocationService(
-      resources.tasks,
-      resources.liveness,
-      resources.queues,
-      resources.invocationMailbox,
+      scope.tasks,
+      scope.liveness,
+      scope.queues,
+      scope.invocationMailbox,
       config.invokeTimeoutMs,
       log,
     ),
-    proplets: new PropletService(resources.proplets, resources.liveness),
+    proplets: new PropletService(scope.proplets, scope.liveness),
     health: new HealthService({
-      postgres: () => resources.postgres.pool.query('SELECT 1'),
+      postgres: () => scope.postgres.pool.query('SELECT 1'),
       // Without a Redis, queues live in Postgres: its check covers them.
-      ...(config.queueStore === 'redis' ? { redis: () => resources.redis.ping() } : {}),
+      ...(config.queueStore === 'redis' ? { redis: () => scope.redis.ping() } : {}),
+      // The api itself never touches the broker; a scheduler in this process publishes through it.
+      ...(config.roles.has('scheduler') ? { mqtt: () => resources.publisherConnected(BROKER_CHECK_MS) } : {}),
     }),
-    metrics: new MetricsService(resources.metrics, config.metrics, log, {
-      tasks: resources.tasks,
-      proplets: resources.proplets,
+    metrics: new MetricsService(scope.metrics, config.metrics, log, {
+      tasks: scope.tasks,
+      proplets: scope.proplets,
     }),
     build: buildInfo(),
     instanceId: config.mqtt.entityId,

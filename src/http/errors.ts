@@ -1,6 +1,10 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { DomainError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { UNAVAILABLE_MESSAGES, unavailableDependency, unavailableReason } from './dependency-errors.ts';
+
+/** Sent with every 503: a dependency restarting is usually back within seconds. */
+const RETRY_AFTER_SECONDS = '5';
 
 /** Errors thrown by Express's body parser carry a status and a type. */
 interface BodyParserError {
@@ -42,7 +46,22 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         { method: req.method, path: req.path, status: error.status, error: error.message },
         'request refused',
       );
+      if (error.status === 503) res.set('Retry-After', RETRY_AFTER_SECONDS);
       res.status(error.status).json({ error: error.message });
+      return;
+    }
+    const dependency = unavailableDependency(error);
+    if (dependency) {
+      // Expected while a dependency restarts: warn, with the client library's words, not the stack.
+      logger.warn(
+        { method: req.method, path: req.path, status: 503, dependency, reason: unavailableReason(error) },
+        'dependency unavailable',
+      );
+      if (!res.headersSent)
+        res
+          .status(503)
+          .set('Retry-After', RETRY_AFTER_SECONDS)
+          .json({ error: UNAVAILABLE_MESSAGES[dependency] });
       return;
     }
     const parserMessage = bodyParserMessage(error as BodyParserError);

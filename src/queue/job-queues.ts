@@ -2,6 +2,16 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.ts';
 import { QUEUE_CATALOG, QUEUE_NAMES, type JobData, type JobName, type QueueName } from './catalog.ts';
 import { createQueue, type QueueConnection } from './queue-connection.ts';
+import { QueueNotReadyError } from './queue-not-ready-error.ts';
+
+export interface JobQueuesOptions {
+  /**
+   * BullMQ holds a queue's first command until its connection is ready, however long Redis is away. With
+   * this, an operation waits at most this long for that, then fails with QueueNotReadyError having sent
+   * nothing: for producers a client waits on (the api), not for workers, which should wait.
+   */
+  readyWithinMs?: number;
+}
 
 /** Producer side of every queue: typed enqueueing plus the few queue operations the services need. */
 export class JobQueues {
@@ -10,6 +20,7 @@ export class JobQueues {
   constructor(
     private readonly connection: QueueConnection,
     private readonly logger: Logger,
+    private readonly options: JobQueuesOptions = {},
   ) {}
 
   queue(name: QueueName): Queue {
@@ -19,6 +30,33 @@ export class JobQueues {
       // The calls that fail report their errors too; this is the connection's side of the story.
       queue.on('error', (error) => this.logger.warn({ queue: name, err: error }, 'queue connection error'));
       this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** The queue once its connection is ready, within options.readyWithinMs when that is set. */
+  private async ready(name: QueueName): Promise<Queue> {
+    const queue = this.queue(name);
+    const { readyWithinMs } = this.options;
+    if (readyWithinMs === undefined) return queue;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new QueueNotReadyError(name, this.connection.store, readyWithinMs)),
+        readyWithinMs,
+      );
+    });
+    try {
+      await Promise.race([queue.waitUntilReady(), late]);
+    } catch (error) {
+      // BullMQ keeps a queue whose set-up failed (Redis went away during it) failed for good: start afresh.
+      if (!(error instanceof QueueNotReadyError) && this.queues.get(name) === queue) {
+        this.queues.delete(name);
+        queue.close().catch(() => undefined);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
     }
     return queue;
   }
@@ -34,7 +72,7 @@ export class JobQueues {
     data: JobData<Q, N>,
     options: JobsOptions = {},
   ): Promise<void> {
-    await this.queue(queue).add(name, data, options);
+    await (await this.ready(queue)).add(name, data, options);
   }
 
   /**
@@ -50,7 +88,7 @@ export class JobQueues {
 
   /** Removes a waiting or delayed job; false when it is active (locked by a worker) or gone. */
   async remove(queue: QueueName, jobId: string): Promise<boolean> {
-    const job = await this.queue(queue).getJob(jobId);
+    const job = await (await this.ready(queue)).getJob(jobId);
     if (!job) return false;
     try {
       await job.remove();
@@ -69,10 +107,10 @@ export class JobQueues {
    */
   async promoteDelayed(queue: QueueName): Promise<void> {
     if (this.connection.store === 'postgres') {
-      await this.queue(queue).promoteJobs();
+      await (await this.ready(queue)).promoteJobs();
       return;
     }
-    const delayed = await this.queue(queue).getDelayed(0, -1);
+    const delayed = await (await this.ready(queue)).getDelayed(0, -1);
     const byPriority = new Map<number, typeof delayed>();
     for (const job of delayed) {
       const priority = job.opts.priority ?? 0;
@@ -97,7 +135,9 @@ export class JobQueues {
     data: JobData<Q, N>,
   ): Promise<void> {
     const { attempts, backoff, removeOnComplete, removeOnFail } = QUEUE_CATALOG[queue].options;
-    await this.queue(queue).upsertJobScheduler(schedulerId, repeat, {
+    await (
+      await this.ready(queue)
+    ).upsertJobScheduler(schedulerId, repeat, {
       name,
       data,
       opts: { attempts, backoff, removeOnComplete, removeOnFail },
@@ -106,14 +146,14 @@ export class JobQueues {
 
   /** False when there was no such scheduler. */
   async removeScheduler(queue: QueueName, schedulerId: string): Promise<boolean> {
-    return this.queue(queue).removeJobScheduler(schedulerId);
+    return (await this.ready(queue)).removeJobScheduler(schedulerId);
   }
 
   /** Every job scheduler of the queue, with what it repeats on. */
   async schedulers(
     queue: QueueName,
   ): Promise<Array<{ id: string; pattern?: string; tz?: string; every?: number }>> {
-    const found = await this.queue(queue).getJobSchedulers(0, -1);
+    const found = await (await this.ready(queue)).getJobSchedulers(0, -1);
     return found.map((scheduler) => ({
       id: scheduler.key,
       ...(scheduler.pattern ? { pattern: scheduler.pattern } : {}),
@@ -133,7 +173,7 @@ export class JobQueues {
     name: N,
     data: JobData<Q, N>,
   ): Promise<void> {
-    await this.queue(queue).upsertJobScheduler(schedulerId, { every: everyMs }, { name, data });
+    await (await this.ready(queue)).upsertJobScheduler(schedulerId, { every: everyMs }, { name, data });
   }
 
   async close(): Promise<void> {

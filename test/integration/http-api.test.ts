@@ -285,9 +285,12 @@ describe('HTTP conventions', () => {
     assert.equal(health.body.status, 'pass');
     assert.equal(health.body.description, 'manager service');
     assert.equal(health.body.instance_id, harness.config.mqtt.entityId);
-    // Without a Redis the queues are in Postgres, whose check covers them.
+    // Without a Redis the queues are in Postgres, whose check covers them; the scheduler in this process
+    // publishes to the broker.
     const expected =
-      TEST_REDIS_URL === undefined ? { postgres: 'pass' } : { postgres: 'pass', redis: 'pass' };
+      TEST_REDIS_URL === undefined
+        ? { postgres: 'pass', mqtt: 'pass' }
+        : { postgres: 'pass', redis: 'pass', mqtt: 'pass' };
     assert.deepEqual(health.body.checks, expected);
   });
 });

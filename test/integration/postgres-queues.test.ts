@@ -35,10 +35,10 @@ async function runToEnd(body: Record<string, unknown>): Promise<Record<string, a
 }
 
 describe('queues and coordination state in Postgres (no Redis)', () => {
-  it('reports no Redis in health, only Postgres', async () => {
+  it('reports no Redis in health, only Postgres (and the broker the scheduler publishes to)', async () => {
     const health = await api('GET', '/health');
     assert.equal(health.status, 200);
-    assert.deepEqual(health.body.checks, { postgres: 'pass' });
+    assert.deepEqual(health.body.checks, { postgres: 'pass', mqtt: 'pass' });
   });
 
   it('runs tasks on the proplets in turn', async () => {
