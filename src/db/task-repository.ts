@@ -18,6 +18,18 @@ export interface Outcome {
   attemptOutcome?: AttemptOutcome;
 }
 
+/** What a task was before it was scheduled: what unschedule puts back. */
+export interface PreviousRun {
+  state: TaskState;
+  attempt: number;
+  retries: number;
+  results: unknown;
+  error: string | null;
+  startTime: Date | null;
+  finishTime: Date | null;
+  scheduledAt: Date | null;
+}
+
 /** A run that ended and is to be tried again: why, for the task's error and its history. */
 export interface RetryReason {
   cause: RetryCause;
@@ -239,28 +251,75 @@ export class TaskRepository {
     });
   }
 
-  /** Pending or finished → Scheduled with a new attempt number; undefined if the task was not startable. */
-  async schedule(id: string, now: Date): Promise<{ attempt: number } | undefined> {
-    const [row] = await this.db
-      .update(tasks)
-      .set({
-        state: TRANSITIONS.schedule.to,
-        attempt: sql`${tasks.attempt} + 1`,
-        retries: 0,
-        scheduledAt: now,
-        results: null,
-        error: null,
-        startTime: null,
-        finishTime: null,
-        updatedAt: now,
-      })
-      .where(and(eq(tasks.id, id), inArray(tasks.state, [...TRANSITIONS.schedule.from])))
-      .returning({ attempt: tasks.attempt });
-    return row;
+  /**
+   * Pending or finished → Scheduled with a new attempt number; undefined if the task was not startable.
+   * Returns what the task was, for unschedule to put back.
+   */
+  async schedule(id: string, now: Date): Promise<{ attempt: number; previous: PreviousRun } | undefined> {
+    const at = now.toISOString();
+    const { rows } = await this.db.execute<{
+      attempt: number;
+      state: number;
+      previous_attempt: number;
+      retries: number;
+      results: unknown;
+      error: string | null;
+      start_time: string | Date | null;
+      finish_time: string | Date | null;
+      scheduled_at: string | Date | null;
+    }>(sql`
+      WITH before AS (
+        SELECT id, state, attempt, retries, results, error, start_time, finish_time, scheduled_at FROM tasks
+        WHERE id = ${id} AND state IN (${sql.join(
+          TRANSITIONS.schedule.from.map((state) => sql`${state}`),
+          sql`, `,
+        )})
+        FOR UPDATE
+      )
+      UPDATE tasks SET state = ${TRANSITIONS.schedule.to}, attempt = tasks.attempt + 1, retries = 0,
+        scheduled_at = ${at}::timestamptz, results = NULL, error = NULL, start_time = NULL, finish_time = NULL,
+        updated_at = ${at}::timestamptz
+      FROM before WHERE tasks.id = before.id
+      RETURNING tasks.attempt, before.state, before.attempt AS previous_attempt, before.retries, before.results,
+        before.error, before.start_time, before.finish_time, before.scheduled_at`);
+    const [row] = rows;
+    if (!row) return undefined;
+    const date = (value: string | Date | null) => (value === null ? null : new Date(value));
+    return {
+      attempt: row.attempt,
+      previous: {
+        state: row.state as TaskState,
+        attempt: row.previous_attempt,
+        retries: row.retries,
+        results: row.results,
+        error: row.error,
+        startTime: date(row.start_time),
+        finishTime: date(row.finish_time),
+        scheduledAt: date(row.scheduled_at),
+      },
+    };
   }
 
-  /** Scheduled → Pending again, when the start could not be queued; the client may simply start again. */
-  async unschedule(id: string, attempt: number): Promise<void> {
+  /**
+   * Puts back what schedule changed, when the start could not be queued: the task is as it was (a finished
+   * one keeps its results), and the client may simply start it again.
+   */
+  async unschedule(id: string, attempt: number, previous: PreviousRun): Promise<void> {
+    const time = (value: Date | null) => (value === null ? null : value.toISOString());
+    const results =
+      previous.results === null || previous.results === undefined
+        ? sql`NULL`
+        : sql`${JSON.stringify(previous.results)}::jsonb`;
+    await this.db.execute(sql`
+      UPDATE tasks SET state = ${previous.state}, attempt = ${previous.attempt}, retries = ${previous.retries},
+        results = ${results}, error = ${previous.error}, start_time = ${time(previous.startTime)}::timestamptz,
+        finish_time = ${time(previous.finishTime)}::timestamptz,
+        scheduled_at = ${time(previous.scheduledAt)}::timestamptz, updated_at = now()
+      WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.schedule.to}`);
+  }
+
+  /** Scheduled → Pending, when the start of a task a job restart reset to Pending could not be queued. */
+  async unscheduleToPending(id: string, attempt: number): Promise<void> {
     await this.db
       .update(tasks)
       .set({ state: TaskStateValues.Pending, scheduledAt: null, updatedAt: new Date() })

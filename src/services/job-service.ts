@@ -87,7 +87,7 @@ export class JobService {
     try {
       for (const task of scheduled) await queueStart(this.queues, task, now);
     } catch (error) {
-      for (const task of scheduled) await this.taskRepository.unschedule(task.id, task.attempt);
+      for (const task of scheduled) await this.taskRepository.unscheduleToPending(task.id, task.attempt);
       this.logger.error({ jobId: id, err: error }, 'could not queue the start of a job');
       throw new UnavailableError('the task queue is unavailable; the job was not started, try again');
     }

@@ -192,7 +192,7 @@ export class TaskService {
     try {
       await queueStart(this.queues, { id, attempt: scheduled.attempt, priority: task.priority }, now);
     } catch (error) {
-      await this.tasks.unschedule(id, scheduled.attempt);
+      await this.tasks.unschedule(id, scheduled.attempt, scheduled.previous);
       this.logger.error({ taskId: id, err: error }, 'could not queue a start');
       throw new UnavailableError('the task queue is unavailable; the task was not started, try again');
     }

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { findExecutable } from '../../src/config/find-executable.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -240,8 +241,17 @@ if (redisBinary) {
       const task = await createTask();
       const total = await taskCount();
 
+      // A finished task started again while the queue is away stays as it was, results and all.
+      const finished = await createTask();
+      await manager.resources.postgres.db.execute(
+        sql`UPDATE tasks SET state = 3, results = '"5"', finish_time = now() WHERE id = ${finished.id}`,
+      );
+      const before = (await call('GET', `/tasks/${finished.id}`)).body;
+
       await stopChild(redis!.child, 'SIGKILL');
       await expectUnavailable('POST', `/tasks/${task.id}/start`, undefined, /task queue is unavailable/);
+      await expectUnavailable('POST', `/tasks/${finished.id}/start`, undefined, /task queue is unavailable/);
+      assert.deepEqual((await call('GET', `/tasks/${finished.id}`)).body, before);
       await expectUnavailable(
         'POST',
         '/tasks',
