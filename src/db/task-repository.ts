@@ -28,6 +28,7 @@ export interface PreviousRun {
   startTime: Date | null;
   finishTime: Date | null;
   scheduledAt: Date | null;
+  updatedAt: Date;
 }
 
 /** A run that ended and is to be tried again: why, for the task's error and its history. */
@@ -267,9 +268,11 @@ export class TaskRepository {
       start_time: string | Date | null;
       finish_time: string | Date | null;
       scheduled_at: string | Date | null;
+      updated_at: string | Date;
     }>(sql`
       WITH before AS (
-        SELECT id, state, attempt, retries, results, error, start_time, finish_time, scheduled_at FROM tasks
+        SELECT id, state, attempt, retries, results, error, start_time, finish_time, scheduled_at, updated_at
+        FROM tasks
         WHERE id = ${id} AND state IN (${sql.join(
           TRANSITIONS.schedule.from.map((state) => sql`${state}`),
           sql`, `,
@@ -281,7 +284,7 @@ export class TaskRepository {
         updated_at = ${at}::timestamptz
       FROM before WHERE tasks.id = before.id
       RETURNING tasks.attempt, before.state, before.attempt AS previous_attempt, before.retries, before.results,
-        before.error, before.start_time, before.finish_time, before.scheduled_at`);
+        before.error, before.start_time, before.finish_time, before.scheduled_at, before.updated_at`);
     const [row] = rows;
     if (!row) return undefined;
     const date = (value: string | Date | null) => (value === null ? null : new Date(value));
@@ -296,6 +299,7 @@ export class TaskRepository {
         startTime: date(row.start_time),
         finishTime: date(row.finish_time),
         scheduledAt: date(row.scheduled_at),
+        updatedAt: new Date(row.updated_at),
       },
     };
   }
@@ -314,7 +318,8 @@ export class TaskRepository {
       UPDATE tasks SET state = ${previous.state}, attempt = ${previous.attempt}, retries = ${previous.retries},
         results = ${results}, error = ${previous.error}, start_time = ${time(previous.startTime)}::timestamptz,
         finish_time = ${time(previous.finishTime)}::timestamptz,
-        scheduled_at = ${time(previous.scheduledAt)}::timestamptz, updated_at = now()
+        scheduled_at = ${time(previous.scheduledAt)}::timestamptz,
+        updated_at = ${previous.updatedAt.toISOString()}::timestamptz
       WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.schedule.to}`);
   }
 
