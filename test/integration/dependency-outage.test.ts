@@ -239,14 +239,14 @@ if (redisBinary) {
   describe('while Redis is away', () => {
     it('killed: what needs the queue answers 503 naming it, the rest is served, nothing changes', async () => {
       const task = await createTask();
-      const total = await taskCount();
-
       // A finished task started again while the queue is away stays as it was, results and all.
       const finished = await createTask();
       await manager.resources.postgres.db.execute(
         sql`UPDATE tasks SET state = 3, results = '"5"', finish_time = now() WHERE id = ${finished.id}`,
       );
       const before = (await call('GET', `/tasks/${finished.id}`)).body;
+
+      const total = await taskCount();
 
       await stopChild(redis!.child, 'SIGKILL');
       await expectUnavailable('POST', `/tasks/${task.id}/start`, undefined, /task queue is unavailable/);
