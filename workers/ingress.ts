@@ -102,6 +102,24 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       client.end(true);
       throw error;
     }
+    // Mosquitto (2.0.11 here) restores a persistent session after a crash without its shared subscriptions,
+    // yet answers that the session is present, so mqtt.js does not subscribe again and every result and
+    // discovery would be dropped for want of a subscriber. Subscribing again is harmless: the broker replaces
+    // an identical subscription and keeps what the session holds. `resubscribe` makes mqtt.js send it although
+    // it believes the client subscribed already. (Without a session, mqtt.js subscribes again by itself.)
+    // A new object each time: mqtt.js deletes the flag from the one it is given.
+    const again = () =>
+      Object.assign(Object.fromEntries(subscriptions.durable.map((topic) => [topic, { qos }])), {
+        resubscribe: true,
+      });
+    client.on('connect', (connack) => {
+      if (!connack.sessionPresent || stopping) return;
+      client
+        .subscribeAsync(again())
+        .catch((error: unknown) =>
+          logger.warn({ err: error, slot }, 'could not subscribe again after a reconnect'),
+        );
+    });
     logger.info({ subscriptions: subscriptions.durable, slot }, 'ingress subscribed');
     return client;
   };

@@ -49,6 +49,17 @@ function discardOnConnectionLoss(pool: pg.Pool): void {
   });
 }
 
+/**
+ * One connection of its own (migrations, probes at start-up). A connection lost while idle (Postgres
+ * crashing) is reported as an 'error' event, which with no listener would crash the process with a stack;
+ * ignored, the next query fails instead and start-up ends saying why.
+ */
+export function standaloneClient(postgres: Config['postgres'], database = postgres.database): pg.Client {
+  const client = new pg.Client(poolConfig(postgres, database));
+  client.on('error', () => undefined);
+  return client;
+}
+
 export function connectPostgres(postgres: Config['postgres']): PostgresHandle {
   const pool = new pg.Pool(poolConfig(postgres));
   // An idle client losing its server (Postgres restarting) must not crash the process; the pool replaces it.

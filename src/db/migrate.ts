@@ -5,7 +5,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
-import { poolConfig } from './connection.ts';
+import { standaloneClient } from './connection.ts';
 import { sharesOneSession } from './postgres-kind.ts';
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -13,7 +13,7 @@ const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url
 const MIGRATION_LOCK_KEY = 0x70726f70;
 
 async function createDatabaseIfMissing(postgres: Config['postgres'], logger: Logger): Promise<void> {
-  const probe = new pg.Client(poolConfig(postgres));
+  const probe = standaloneClient(postgres);
   try {
     await probe.connect();
     return;
@@ -22,7 +22,7 @@ async function createDatabaseIfMissing(postgres: Config['postgres'], logger: Log
   } finally {
     await probe.end().catch(() => undefined);
   }
-  const admin = new pg.Client(poolConfig(postgres, 'postgres'));
+  const admin = standaloneClient(postgres, 'postgres');
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(postgres.database)}`);
@@ -41,7 +41,7 @@ async function createDatabaseIfMissing(postgres: Config['postgres'], logger: Log
  */
 export async function migrateDatabase(postgres: Config['postgres'], logger: Logger): Promise<void> {
   await createDatabaseIfMissing(postgres, logger);
-  const client = new pg.Client(poolConfig(postgres));
+  const client = standaloneClient(postgres);
   await client.connect();
   try {
     const lock = (await sharesOneSession(client)) ? rowLock : advisoryLock;

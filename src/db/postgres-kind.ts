@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../config/config.ts';
-import { poolConfig } from './connection.ts';
+import { standaloneClient } from './connection.ts';
 
 /**
  * True when the server is PGlite, which serves all connections with one session (our stand-in, or one run
@@ -12,7 +12,7 @@ export async function sharesOneSession(client: pg.Client): Promise<boolean> {
 }
 
 export async function isSharedSessionServer(postgres: Config['postgres']): Promise<boolean> {
-  const client = new pg.Client(poolConfig(postgres));
+  const client = standaloneClient(postgres);
   try {
     await client.connect();
   } catch (error) {

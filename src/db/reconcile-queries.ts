@@ -27,6 +27,14 @@ export class ReconcileQueries {
     }));
   }
 
+  /** Whether the task is still Scheduled for this attempt (not dispatched, retried or ended since). */
+  async isScheduled(id: string, attempt: number): Promise<boolean> {
+    const { rows } = await this.db.execute<{ id: string }>(
+      sql`SELECT id FROM tasks WHERE id = ${id} AND state = ${TaskState.Scheduled} AND attempt = ${attempt}`,
+    );
+    return rows.length > 0;
+  }
+
   /** Running (no broadcast) since before `cutoff` on a proplet not in `alive`. */
   async runningElsewhere(
     alive: readonly string[],

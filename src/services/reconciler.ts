@@ -69,6 +69,11 @@ export class Reconciler {
     for (const task of await this.queries.scheduledBefore(cutoff, BATCH)) {
       const jobId = jobIds.start(task.id, task.attempt);
       if (await this.queues.isPending('task-start', jobId)) continue;
+      // The list may be seconds old by now (a backlog takes a while to go through), and the task dispatched
+      // since, its job completed. A dispatch moves the task before it completes its job, so the task read
+      // after the job tells a lost start from one that has just run; queued again, the latter would be
+      // published a second time and run twice on its proplet.
+      if (!(await this.queries.isScheduled(task.id, task.attempt))) continue;
       // A finished job keeps its id: it must go before the same id can be queued again.
       await this.queues.remove('task-start', jobId);
       await queueStart(this.queues, task, task.scheduledAt);
