@@ -7,15 +7,17 @@ export function apiUrl(host: string, port: number): string {
 }
 
 /**
- * A command a newcomer can paste: creates add(2, 3) from the sample module, starts it, shows its result.
- * Portable on purpose (no jq, no GNU-only flags).
+ * A command a newcomer can paste: creates add(2, 3) from the sample module, starts it, shows its result
+ * once there is one (asking every second, for up to 30 s: a slow machine takes longer than a fixed
+ * wait). Portable on purpose (no jq, no GNU-only flags).
  */
 export function sampleCommand(api: string): string {
   return (
     `ID=$(curl -s -XPOST ${api}/tasks -H 'content-type: application/json' ` +
     `-d "{\\"name\\":\\"add\\",\\"inputs\\":[2,3],\\"file\\":\\"$(base64 < examples/add.wasm | tr -d '\\n')\\"}" ` +
-    `| sed -E 's/.*"id":"([^"]+)".*/\\1/') && curl -s -XPOST ${api}/tasks/$ID/start && sleep 2 && ` +
-    `curl -s ${api}/tasks/$ID/results`
+    `| sed -E 's/.*"id":"([^"]+)".*/\\1/') && curl -s -XPOST ${api}/tasks/$ID/start && ` +
+    `{ i=0; while [ $i -lt 30 ]; do R=$(curl -s ${api}/tasks/$ID/results); ` +
+    `case "$R" in *'"results":null'*) sleep 1; i=$((i+1));; *) break;; esac; done; echo "$R"; }`
   );
 }
 

@@ -110,8 +110,14 @@ async function runSample(copy: string, stderr: string): Promise<string> {
   });
   const { id } = (await created.json()) as { id: string };
   const started = await (await fetch(`${API}/tasks/${id}/start`, { method: 'POST' })).text();
-  await sleep(2_000);
-  return started + (await (await fetch(`${API}/tasks/${id}/results`)).text());
+  // As the command does: ask until there is a result, for up to 30 s.
+  let results = '';
+  for (let i = 0; i < 60; i++) {
+    results = await (await fetch(`${API}/tasks/${id}/results`)).text();
+    if (!results.includes('"results":null')) break;
+    await sleep(500);
+  }
+  return started + results;
 }
 
 const variants = [
