@@ -119,7 +119,8 @@ describe('an ingress instance that is gone for good', () => {
           return task.state === TaskState.Completed ? task : undefined;
         },
         `result of ${id} applied`,
-        20_000,
+        // The departed session is adopted once its 15 s lease lapses; a loaded machine adds to that.
+        40_000,
       );
       assert.equal(done.results, `done ${id}`);
     }
