@@ -31,7 +31,8 @@ function linesWith(path: string, text: string, max: number): string[] {
 export function printPostMortem(parts: {
   system: ManagerSystem;
   services: PrivateServices;
-  fleet: PropletFleet;
+  /** Absent when the suite failed before the proplets started. */
+  fleet?: PropletFleet;
   exits: ReadonlyArray<{ instance: string; tail: string }>;
   checks: readonly Check[];
 }): void {
@@ -41,7 +42,8 @@ export function printPostMortem(parts: {
     if (exit.tail) out(`${exit.instance}, before it exited on its own`, exit.tail.split('\n'));
   for (const instance of system.instances) out(instance.name, instance.process.tail(8).split('\n'));
   for (const service of services.all) out(service.name, service.tail(8).split('\n'));
-  for (const proplet of fleet.proplets) out(`${proplet.id} output`, proplet.process.tail(4).split('\n'));
+  for (const proplet of fleet?.proplets ?? [])
+    out(`${proplet.id} output`, proplet.process.tail(4).split('\n'));
 
   const suspects = [
     ...new Set(
@@ -55,7 +57,7 @@ export function printPostMortem(parts: {
       ...system.instances.flatMap((instance) =>
         linesWith(instance.process.logFile, id, 12).map((line) => `${instance.name}: ${line}`),
       ),
-      ...fleet.proplets.flatMap((proplet) =>
+      ...(fleet?.proplets ?? []).flatMap((proplet) =>
         linesWith(proplet.eventLog, id, 12).map((line) => `${proplet.id}: ${line}`),
       ),
     ];

@@ -25,7 +25,8 @@ import { ManagerSystem } from './system.ts';
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const say = (line: string) => process.stdout.write(`faults: ${line}\n`);
-const SETUP_WITHIN_MS = 90_000;
+/** Ten processes starting at once on two loaded cores have taken over a minute. */
+const SETUP_WITHIN_MS = 180_000;
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -35,10 +36,11 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-/** The last line a process wrote that is not one of the harness's own markers. */
+/** What a process said about why it exited: its last line naming an error, else its last line. */
 function lastLine(tail: string): string {
   const lines = tail.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('====='));
-  return (lines.at(-1) ?? '').slice(0, 300);
+  const why = lines.findLast((line) => /error|could not|refused|fatal/i.test(line)) ?? lines.at(-1) ?? '';
+  return why.trim().slice(0, 300);
 }
 
 const secondsSince = (from: number, to = Date.now()) => Math.round((to - from) / 1_000);
@@ -217,7 +219,7 @@ async function main(options: FaultSuiteOptions): Promise<number> {
     return passed ? 0 : 1;
   } catch (error) {
     process.stderr.write(`faults: the suite could not run: ${(error as Error).stack ?? String(error)}\n`);
-    if (system && services && fleet)
+    if (system && services)
       printPostMortem({ system, services, fleet, exits: system.unexpectedExits, checks: [] });
     return 1;
   } finally {

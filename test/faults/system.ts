@@ -14,7 +14,7 @@ export type Role = (typeof ROLES)[number];
 
 /** src/main.ts prints this once every role it runs has started. */
 const READY = 'Propeller manager ready';
-const READY_WITHIN_MS = 60_000;
+const READY_WITHIN_MS = 180_000;
 
 export interface RoleInstance {
   readonly role: Role;
@@ -141,7 +141,7 @@ export class ManagerSystem {
             whileStarting,
             code,
             signal,
-            tail: instance.process.tail(8),
+            tail: instance.process.tail(20),
           });
           if (!this.closing) this.track(this.restartAfter(instance, 1_000));
         },
