@@ -71,6 +71,8 @@ export interface Config {
   /** Starts one scheduler process dispatches at once. */
   schedulerConcurrency: number;
   invokeTimeoutMs: number;
+  /** GET /events: the keep-alive interval, and how long changes are kept for clients that resume. */
+  events: { heartbeatMs: number; retentionMs: number };
 }
 
 export class ConfigError extends Error {
@@ -100,6 +102,11 @@ export function loadConfig(
     // Upstream's 15 s write timeout under a 30 s invoke wait cut off late answers (spec §7).
     throw new ConfigError(
       'invalid configuration:\n  MANAGER_INVOKE_TIMEOUT: must be shorter than MANAGER_HTTP_SERVER_WRITE_TIMEOUT, or the answer could not be sent',
+    );
+  if (e.MANAGER_EVENTS_HEARTBEAT >= e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT)
+    // The write timeout would close every quiet event stream before its keep-alive.
+    throw new ConfigError(
+      'invalid configuration:\n  MANAGER_EVENTS_HEARTBEAT: must be shorter than MANAGER_HTTP_SERVER_WRITE_TIMEOUT, or quiet event streams would be cut off',
     );
   const broker = e.MANAGER_MQTT_ADDRESS === undefined;
   const queue = queueStoreOf(e.MANAGER_QUEUE_STORE, e.MANAGER_REDIS_URL, set.PATH);
@@ -160,6 +167,7 @@ export function loadConfig(
     metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
     schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,
     invokeTimeoutMs: e.MANAGER_INVOKE_TIMEOUT,
+    events: { heartbeatMs: e.MANAGER_EVENTS_HEARTBEAT, retentionMs: e.MANAGER_EVENTS_RETENTION },
   };
 }
 

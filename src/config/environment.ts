@@ -104,6 +104,10 @@ export const environmentSchema = z.object({
   MANAGER_METRICS_RETENTION: durationMs('24h'),
   /** Samples kept per task and per proplet, the newest. */
   MANAGER_METRICS_MAX_SAMPLES: integerIn(1000, 1, 1_000_000),
+  /** GET /events sends a keep-alive comment this often; must be shorter than the write timeout. */
+  MANAGER_EVENTS_HEARTBEAT: durationMs('15s'),
+  /** Task changes are kept this long for event-stream clients that reconnect and resume. */
+  MANAGER_EVENTS_RETENTION: durationMs('5m'),
   /** How long POST /tasks/{id}/invoke waits for the proplet's answer, every attempt included. */
   MANAGER_INVOKE_TIMEOUT: durationMs('30s'),
   /**

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { TaskEventLog } from '../db/task-event-log.ts';
 import type { Resources } from '../resources.ts';
 import type { RoleHandle } from '../role.ts';
 import { buildInfo } from '../observability/build-info.ts';
@@ -7,7 +9,10 @@ import { InvocationService } from '../services/invocation-service.ts';
 import { PropletService } from '../services/proplet-service.ts';
 import { JobService } from '../services/job-service.ts';
 import { WorkflowService } from '../services/workflow-service.ts';
+import { PropletAliveFeed } from '../services/proplet-alive-feed.ts';
+import { TaskEventFeed } from '../services/task-event-feed.ts';
 import { createApp } from './app.ts';
+import { EventStreams } from './event-streams.ts';
 import { boundPort, closeServer, listen } from './server.ts';
 
 /** Inline Wasm travels in one MQTT message; 10 MiB matches the upstream proplet's packet limit. */
@@ -15,12 +20,41 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Within HealthService's own limit, so a broker that is reconnecting right now can still pass. */
 const BROKER_CHECK_MS = 1_500;
 
+/**
+ * GET /events. Task changes are read from their log every 100 ms while someone follows them (one query
+ * per api process, however many clients); alive proplets are compared every 2 s. Recording goes on for
+ * 30 s after the last client left, so that one reconnecting resumes where it was.
+ */
+const EVENTS = {
+  taskPollMs: 100,
+  leaseMs: 20_000,
+  idleMs: 30_000,
+  propletPollMs: 2_000,
+  /** About a thousand events: a client further behind is disconnected, and resumes when it reconnects. */
+  maxBufferedBytes: 256 * 1024,
+  maxPendingEvents: 10_000,
+  maxReplayEvents: 10_000,
+  retryMs: 2_000,
+};
+
 export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
   // Requests fail fast while Redis is away rather than wait for it as workers do (see forRequests).
   const scope = resources.forRequests();
   const tasks = scope.taskService(log);
+  const events = new EventStreams(
+    new TaskEventFeed(new TaskEventLog(scope.postgres.db), {
+      watcherId: `${config.instanceId}:${randomUUID()}`,
+      pollMs: EVENTS.taskPollMs,
+      leaseMs: EVENTS.leaseMs,
+      retentionMs: config.events.retentionMs,
+      idleMs: EVENTS.idleMs,
+      logger: log,
+    }),
+    new PropletAliveFeed(scope.liveness, { pollMs: EVENTS.propletPollMs, logger: log }),
+    { ...EVENTS, heartbeatMs: config.events.heartbeatMs, logger: log },
+  );
   const app = createApp({
     tasks,
     workflows: new WorkflowService(scope.groups),
@@ -34,6 +68,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
       log,
     ),
     proplets: new PropletService(scope.proplets, scope.liveness),
+    events,
     health: new HealthService({
       postgres: () => scope.postgres.pool.query('SELECT 1'),
       // Without a Redis, queues live in Postgres: its check covers them.
@@ -53,5 +88,13 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
   const server = await listen(app, config.http.host, config.http.port, config.httpWriteTimeoutMs);
   const port = boundPort(server);
   log.info({ host: config.http.host, port }, 'HTTP API listening');
-  return { name: 'api', port, stop: () => closeServer(server) };
+  return {
+    name: 'api',
+    port,
+    stop: async () => {
+      // Streams never end by themselves: the server would wait for them.
+      await events.close();
+      await closeServer(server);
+    },
+  };
 }

@@ -9,7 +9,9 @@ import type { InvocationService } from '../services/invocation-service.ts';
 import type { TaskService } from '../services/task-service.ts';
 import type { WorkflowService } from '../services/workflow-service.ts';
 import { errorHandler, notFound } from './errors.ts';
+import type { EventStreams } from './event-streams.ts';
 import { requestLog } from './request-log.ts';
+import { eventRoutes } from './routes/event-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { metricsRoutes } from './routes/metrics-routes.ts';
 import { propletRoutes } from './routes/proplet-routes.ts';
@@ -24,6 +26,8 @@ export interface AppDependencies {
   /** POST /tasks/{id}/invoke; without it the route is not served. */
   invocations?: InvocationService;
   proplets: PropletService;
+  /** GET /events; without it the route is not served. */
+  events?: EventStreams;
   health: HealthService;
   metrics: MetricsService;
   build: BuildInfo;
@@ -45,6 +49,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use('/proplets', propletRoutes(deps.proplets));
   // Mounted at the root: the metrics of tasks and of proplets are one concern, under both resources.
   app.use(metricsRoutes(deps.metrics));
+  if (deps.events) app.use('/events', eventRoutes(deps.events));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

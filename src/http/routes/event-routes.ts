@@ -1,0 +1,20 @@
+import { Router } from 'express';
+import type { EventStreams } from '../event-streams.ts';
+import { methodNotAllowed } from '../errors.ts';
+import { handle } from '../handle.ts';
+import { parseEventStreamRequest } from '../schemas/event-query.ts';
+
+/** GET /events: the server-sent-events stream of task (and proplet) changes. */
+export function eventRoutes(streams: EventStreams): Router {
+  const router = Router();
+  router
+    .route('/')
+    .get(
+      handle(async (req, res) => {
+        const request = parseEventStreamRequest(req.query, req.get('last-event-id'));
+        await streams.open(res, request);
+      }),
+    )
+    .all(methodNotAllowed);
+  return router;
+}
