@@ -94,6 +94,14 @@ async function assertLifecycleStreamed(
   }
 }
 
+/** A connection of the test's own to the manager's database. */
+async function databaseClient(harness: TestManager): Promise<pg.Client> {
+  const { host, port, user, password, database } = harness.config.postgres;
+  const client = new pg.Client({ host, port, user, password, database });
+  await client.connect();
+  return client;
+}
+
 const stores = TEST_REDIS_URL === undefined ? ['postgres'] : ['redis', 'postgres'];
 
 for (const store of stores)
@@ -208,6 +216,50 @@ for (const store of stores)
       }
     });
 
+    // PGlite runs one transaction at a time, so there no change can commit after a later one.
+    if (process.env.TEST_PGLITE_TEMPLATE === undefined)
+      it('delivers a change whose transaction commits after a later one, and one rolled back never', async () => {
+        const [late, early, rolledBack] = [
+          await createTask(harness.baseUrl, 'late'),
+          await createTask(harness.baseUrl, 'early'),
+          await createTask(harness.baseUrl, 'rolled-back'),
+        ];
+        const stream = await openEventStream(harness.baseUrl);
+        const connect = async () => {
+          const client = new pg.Client({
+            ...harness.config.postgres,
+            database: harness.config.postgres.database,
+          });
+          await client.connect();
+          return client;
+        };
+        const [slow, fast, undone] = await Promise.all([connect(), connect(), connect()]);
+        try {
+          await stream.next((frame) => frame.event === 'ready', 'ready');
+          // Each takes its position when it changes the task, not when it commits.
+          await slow.query('BEGIN');
+          await slow.query('UPDATE tasks SET state = 5, updated_at = now() WHERE id = $1', [late]);
+          await undone.query('BEGIN');
+          await undone.query('UPDATE tasks SET state = 5, updated_at = now() WHERE id = $1', [rolledBack]);
+          await fast.query('UPDATE tasks SET state = 5, updated_at = now() WHERE id = $1', [early]);
+          const first = await stream.next((frame) => frame.data.task_id === early, 'the early commit');
+          await undone.query('ROLLBACK');
+          await slow.query('COMMIT');
+          const second = await stream.next((frame) => frame.data.task_id === late, 'the late commit');
+          assert.ok(Number(second.id) < Number(first.id), 'the late one had the lower position');
+          // The rolled-back change holds nothing up: a change after it arrives too.
+          await fast.query('UPDATE tasks SET state = 4, updated_at = now() WHERE id = $1', [early]);
+          await stream.next(
+            (frame) => frame.data.task_id === early && frame.data.state === 4,
+            'a later change',
+          );
+          assert.equal(stream.taskEvents(rolledBack).length, 0);
+        } finally {
+          stream.close();
+          await Promise.all([slow.end(), fast.end(), undone.end()]);
+        }
+      });
+
     it('keeps a quiet stream open with keep-alive comments', async () => {
       const stream = await openEventStream(harness.baseUrl);
       try {
@@ -258,14 +310,7 @@ for (const store of stores)
 
       // Far more changes than socket buffers and the 256 KiB bound hold: 2 events per task, ~400 bytes each.
       const count = 12_000;
-      const db = new pg.Client({
-        host: harness.config.postgres.host,
-        port: harness.config.postgres.port,
-        user: harness.config.postgres.user,
-        password: harness.config.postgres.password,
-        database: harness.config.postgres.database,
-      });
-      await db.connect();
+      const db = await databaseClient(harness);
       try {
         await db.query(
           `INSERT INTO tasks (id, name) SELECT gen_random_uuid(), 'bulk-' || n FROM generate_series(1, $1) n`,
