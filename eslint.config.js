@@ -52,6 +52,27 @@ export default tseslint.config(
   },
   { files: ['eslint.config.js', 'bin/**', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
   {
+    // The dashboard's script runs in the browser as it is (no build step), outside the TypeScript project.
+    files: ['src/http/dashboard/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'document',
+          'fetch',
+          'FormData',
+          'File',
+          'EventSource',
+          'console',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['bin/**', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
     rules: { 'no-restricted-properties': 'off' },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { TaskCountRepository } from '../db/task-count-repository.ts';
 import { TaskEventLog } from '../db/task-event-log.ts';
 import type { Resources } from '../resources.ts';
 import type { RoleHandle } from '../role.ts';
@@ -10,6 +11,7 @@ import { PropletService } from '../services/proplet-service.ts';
 import { JobService } from '../services/job-service.ts';
 import { WorkflowService } from '../services/workflow-service.ts';
 import { PropletAliveFeed } from '../services/proplet-alive-feed.ts';
+import { TaskCountService } from '../services/task-count-service.ts';
 import { TaskEventFeed } from '../services/task-event-feed.ts';
 import { createApp } from './app.ts';
 import { EventStreams } from './event-streams.ts';
@@ -69,6 +71,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     ),
     proplets: new PropletService(scope.proplets, scope.liveness),
     events,
+    taskCounts: new TaskCountService(new TaskCountRepository(resources.postgres.db)),
     health: new HealthService({
       postgres: () => scope.postgres.pool.query('SELECT 1'),
       // Without a Redis, queues live in Postgres: its check covers them.

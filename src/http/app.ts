@@ -8,9 +8,11 @@ import type { JobService } from '../services/job-service.ts';
 import type { InvocationService } from '../services/invocation-service.ts';
 import type { TaskService } from '../services/task-service.ts';
 import type { WorkflowService } from '../services/workflow-service.ts';
+import type { TaskCountService } from '../services/task-count-service.ts';
 import { errorHandler, notFound } from './errors.ts';
 import type { EventStreams } from './event-streams.ts';
 import { requestLog } from './request-log.ts';
+import { dashboardRoutes } from './routes/dashboard-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { metricsRoutes } from './routes/metrics-routes.ts';
@@ -28,6 +30,8 @@ export interface AppDependencies {
   proplets: PropletService;
   /** GET /events; without it the route is not served. */
   events?: EventStreams;
+  /** The dashboard at `/`; without it `/` is a 404 as any unknown path. */
+  taskCounts?: TaskCountService;
   health: HealthService;
   metrics: MetricsService;
   build: BuildInfo;
@@ -50,6 +54,7 @@ export function createApp(deps: AppDependencies): Express {
   // Mounted at the root: the metrics of tasks and of proplets are one concern, under both resources.
   app.use(metricsRoutes(deps.metrics));
   if (deps.events) app.use('/events', eventRoutes(deps.events));
+  if (deps.taskCounts) app.use(dashboardRoutes(deps.taskCounts));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;
