@@ -8,6 +8,8 @@
  *   node --import tsx bench/pipeline.bench.ts [tasks=2000] [concurrency=32] [proplets=4]
  *
  * BENCH_MANAGER_NODE_ARGS adds node options to the manager, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+ * BENCH_EVENTS=1 follows GET /events during the run (as an open dashboard does), which makes every task
+ * change recorded in the event log, and counts the task events received.
  */
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -44,6 +46,29 @@ async function serverCounters(
     pgCommits: Number(rows[0]!.n),
     redisCommands: Number(/total_commands_processed:(\d+)/.exec(info)![1]),
   };
+}
+
+/** Reads GET /events as a client would, counting task events, until closed. */
+async function followEvents(baseUrl: string): Promise<{ count(): number; close(): void }> {
+  const abort = new AbortController();
+  const response = await fetch(`${baseUrl}/events`, { signal: abort.signal });
+  let count = 0;
+  let ready!: () => void;
+  const live = new Promise<void>((resolve) => (ready = resolve));
+  void (async () => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body!) {
+        const text = decoder.decode(chunk as Uint8Array, { stream: true });
+        count += text.split('event: task\n').length - 1;
+        if (text.includes('event: ready')) ready();
+      }
+    } catch {
+      // Closed.
+    }
+  })();
+  await live;
+  return { count: () => count, close: () => abort.abort() };
 }
 
 async function main(): Promise<void> {
@@ -89,6 +114,7 @@ async function main(): Promise<void> {
       if (!response.ok) throw new Error(`${path} answered ${response.status}`);
       return (await response.json()) as { id: string };
     };
+    const events = process.env.BENCH_EVENTS === '1' ? await followEvents(baseUrl) : undefined;
     const startedAt = new Map<string, number>();
     const usageBefore = processUsage(manager.pid!);
     const countersBefore = await serverCounters(pool, redis, database.name);
@@ -140,6 +166,7 @@ async function main(): Promise<void> {
               taskCount
             ).toFixed(1),
           },
+          ...(events ? { taskEventsReceived: events.count() } : {}),
           manager: {
             cpuMsPerTask: +(((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / taskCount) * 1000).toFixed(2),
             cpuCoresUsed: +((usageAfter.cpuSeconds - usageBefore.cpuSeconds) / seconds).toFixed(2),
@@ -150,6 +177,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
+    events?.close();
   } finally {
     await Promise.all(proplets.map((proplet) => proplet.stop()));
     manager.kill('SIGTERM');
