@@ -158,6 +158,8 @@ describe('migrations', () => {
             'proplets',
             'stopped_runs',
             'task_attempts',
+            'task_event_watchers',
+            'task_events',
             'task_metrics',
             'task_proplets',
             'tasks',
