@@ -11,6 +11,11 @@ export function eventRoutes(streams: EventStreams): Router {
     .route('/')
     .get(
       handle(async (req, res) => {
+        // HEAD would hold a stream open that can carry nothing.
+        if (req.method === 'HEAD') {
+          res.status(200).type('text/event-stream').end();
+          return;
+        }
         const request = parseEventStreamRequest(req.query, req.get('last-event-id'));
         await streams.open(res, request);
       }),
