@@ -94,7 +94,7 @@ describe('the dashboard in a browser', () => {
       assert.ok(added.file, 'the module was uploaded');
 
       const row = page.locator(`#recent-tasks tr[data-task-id="${added.id}"]`);
-      await row.locator('.state', { hasText: 'Completed' }).waitFor({ timeout: 15_000 });
+      await row.locator('.state', { hasText: 'Completed' }).waitFor({ timeout: 30_000 });
       await row.locator('.outcome', { hasText: '5' }).waitFor();
       const propletName = (await api('GET', `/proplets/${proplet.id}`)).body.name as string;
       assert.equal(await row.locator('td').nth(2).textContent(), propletName);

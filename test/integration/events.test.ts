@@ -62,22 +62,28 @@ async function assertLifecycleStreamed(
     const done = await stream.next(
       (frame) => frame.event === 'task' && frame.data.task_id === taskId && frame.data.state === 3,
       'Completed event',
+      30_000,
     );
-    assert.deepEqual(transitions(stream, taskId), [
+    const steps = transitions(stream, taskId);
+    assert.deepEqual(steps.slice(0, 3), [
       [null, TaskState.Pending],
       [TaskState.Pending, TaskState.Scheduled],
       [TaskState.Scheduled, TaskState.Running],
-      [TaskState.Running, TaskState.Completed],
     ]);
+    assert.deepEqual(steps.at(-1), [TaskState.Running, TaskState.Completed]);
+    // Each change left the state the one before it reached. (On a machine so loaded that heartbeats come
+    // late, the proplet may be taken for dead once and the task run again: Running, Scheduled, Running.)
+    steps.slice(1).forEach(([previous], i) => assert.equal(previous, steps[i]![1]));
+    if (steps.length !== 4) assert.equal(done.data.attempt, 2, JSON.stringify(steps));
     const events = stream.taskEvents(taskId);
     assert.deepEqual(
       events.map((frame) => frame.data.kind),
-      ['created', 'changed', 'changed', 'changed'],
+      ['created', ...steps.slice(1).map(() => 'changed')],
     );
     assert.equal(events[2]!.data.proplet_id, proplet.id);
     assert.equal(events[2]!.data.state_name, 'Running');
     assert.equal(done.data.previous_state_name, 'Running');
-    assert.equal(done.data.attempt, 1);
+    if (steps.length === 4) assert.equal(done.data.attempt, 1);
     assert.equal(done.data.error, null);
     assert.equal(done.data.name, 'add');
     assert.ok(Math.abs(Date.parse(done.data.time) - Date.now()) < 30_000);
