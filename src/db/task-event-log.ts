@@ -100,13 +100,14 @@ export class TaskEventLog {
 
   /**
    * Forgets changes recorded more than `retentionMs` ago, always a prefix of the positions, so that every
-   * position above the oldest one kept is still there.
+   * position above the oldest one kept is still there. The newest is always kept: an empty log means one
+   * that was emptied (a crash of Postgres empties unlogged tables), which readers must notice.
    */
   async prune(retentionMs: number): Promise<number> {
     const { rowCount } = await this.db.execute(sql`
       DELETE FROM task_events WHERE id < coalesce(
         (SELECT min(id) FROM task_events WHERE recorded_at > now() - ${retentionMs} * interval '1 millisecond'),
-        (SELECT max(id) + 1 FROM task_events))`);
+        (SELECT max(id) FROM task_events))`);
     return rowCount ?? 0;
   }
 
