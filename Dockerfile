@@ -18,7 +18,8 @@ COPY workers/ ./workers/
 # Files stay root-owned: the manager only reads them.
 USER node
 
-EXPOSE 7070
+# 7070: the api (and its /metrics); 7071: /metrics of a process without the api (MANAGER_METRICS_PORT).
+EXPOSE 7070 7071
 
 # No HEALTHCHECK here: only the api role serves /health, so compose sets it per service.
 # node itself is PID 1 and gets Docker's SIGTERM, so the graceful shutdown runs: `npx tsx` would put npm and

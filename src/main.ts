@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const logger = createLogger(config.logLevel, { instance: config.instanceId });
+  const logger = createLogger(config.logLevel, { instance: config.instanceId }, { pretty: config.logPretty });
   const manager = await startManager(config, logger);
   // For people; the logs carry the same facts as JSON.
   process.stderr.write(startUpBanner(manager));

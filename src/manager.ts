@@ -9,6 +9,7 @@ import { isSharedSessionServer } from './db/postgres-kind.ts';
 import { startStandIns, usesPostgres, type StandIns } from './embedded/stand-ins.ts';
 import { startApi } from './http/api-role.ts';
 import type { Logger } from './observability/logger.ts';
+import { serveProcessMetrics, type PrometheusServer } from './observability/prometheus-server.ts';
 import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
 import type { Proplet } from './proplet/proplet.ts';
 import { Resources } from './resources.ts';
@@ -37,6 +38,8 @@ export interface RunningManager {
   readonly roles: Role[];
   /** The port the API listens on, when this process runs the api role. */
   readonly apiPort?: number;
+  /** The port of /metrics, when this process runs no api role (which serves it) and it is not off. */
+  readonly metricsPort?: number;
   readonly resources: Resources;
   /** Stops one role and leaves the others running (used to show that a restart loses nothing). */
   stopRole(role: Role): Promise<void>;
@@ -82,9 +85,13 @@ export async function startManager(configured: Config, logger: Logger): Promise<
     }
   };
   let proplets: Proplet[] = [];
+  let metricsServer: PrometheusServer | undefined;
   const stop = async () => {
     // Proplets first, so they do not report on runs the manager no longer listens for.
     await Promise.all(proplets.map((proplet) => proplet.stop()));
+    await metricsServer?.close().catch((error: unknown) => {
+      logger.error({ err: error }, 'metrics server did not stop cleanly');
+    });
     for (const role of STOP_ORDER) await stopRole(role);
     try {
       await resources.close();
@@ -97,6 +104,8 @@ export async function startManager(configured: Config, logger: Logger): Promise<
   try {
     if (usesPostgres(config)) await migrateDatabase(config.postgres, logger);
     for (const role of START_ORDER) if (config.roles.has(role)) await startRole(role);
+    // After the roles, so that a process whose /metrics answers has started them all.
+    metricsServer = await serveProcessMetrics(config, logger);
     proplets = await startEmbeddedProplets(config, logger.child({ role: 'proplet' }));
     // "Started" means a task started now runs: the embedded proplets are registered and alive.
     if (config.roles.has('liveness'))
@@ -121,6 +130,7 @@ export async function startManager(configured: Config, logger: Logger): Promise<
     get apiPort() {
       return apiPort;
     },
+    metricsPort: metricsServer?.port,
     resources,
     stopRole,
     startRole,

@@ -14,9 +14,16 @@ export interface Config {
   instanceId: string;
   roles: ReadonlySet<Role>;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Log lines for people (pino-pretty) rather than JSON. */
+  logPretty: boolean;
   shutdownTimeoutMs: number;
   embeddedProplets: number;
   http: { host: string; port: number };
+  /**
+   * The port of /metrics in a process without the api role (0: any free one); undefined: not served. The
+   * api serves /metrics on its own port.
+   */
+  metricsPort: number | undefined;
   /** A response making no progress for this long is cut off; always longer than invokeTimeoutMs. */
   httpWriteTimeoutMs: number;
   /**
@@ -119,9 +126,11 @@ export function loadConfig(
     instanceId: e.MANAGER_INSTANCE_ID ?? hostname(),
     roles: e.MANAGER_ROLES,
     logLevel: e.MANAGER_LOG_LEVEL,
+    logPretty: e.MANAGER_LOG_PRETTY,
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
     embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
     http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
+    metricsPort: e.MANAGER_METRICS_PORT,
     httpWriteTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
     standIns: {
       postgres: e.MANAGER_POSTGRES_HOST === undefined,

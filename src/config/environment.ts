@@ -7,8 +7,10 @@ import {
   durationMs,
   optionalDurationMs,
   integerIn,
+  flag,
   logLevel,
   mqttQos,
+  optionalPort,
   optionalIntegerIn,
 } from './variable-types.ts';
 
@@ -41,10 +43,17 @@ export const environmentSchema = z.object({
   MANAGER_INSTANCE_ID: z.string().trim().min(1).optional(),
   MANAGER_ROLES: roles,
   MANAGER_LOG_LEVEL: logLevel,
+  /** Human-readable log lines (pino-pretty) instead of JSON. */
+  MANAGER_LOG_PRETTY: flag(false),
   MANAGER_HTTP_HOST: nonEmpty('127.0.0.1'),
   MANAGER_HTTP_PORT: integerIn(7070, 0, 65535),
   /** A response that makes no progress for this long is cut off; must outlast MANAGER_INVOKE_TIMEOUT. */
   MANAGER_HTTP_SERVER_WRITE_TIMEOUT: durationMs('60s'),
+  /**
+   * Where a process without the api role serves /metrics (the api serves it on its HTTP port): a port, 0
+   * for any free one, or off.
+   */
+  MANAGER_METRICS_PORT: optionalPort(7071),
   /** Unset: an embedded broker (aedes) stands in; see src/embedded. */
   MANAGER_MQTT_ADDRESS: brokerAddress.optional(),
   /** 5 for brokers that speak MQTT 5 (shared subscriptions, session expiry); 4 for MQTT 3.1.1 only. */

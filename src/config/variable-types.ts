@@ -53,6 +53,28 @@ export const mqttQos = z
   .transform(Number)
   .pipe(z.union([z.literal(0), z.literal(1), z.literal(2)]));
 
+/** true or false, as upstream writes its switches. */
+export const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback ? 'true' : 'false')
+    .transform((text) => text === 'true');
+
+/** A port, `0` for any free one, or `off` for none. */
+export const optionalPort = (fallback: number | 'off') =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      if (text.trim() === 'off') return undefined;
+      const value = Number(text);
+      if (!/^\d+$/.test(text.trim()) || value > 65535) {
+        ctx.addIssue({ code: 'custom', message: `expected a port from 0 to 65535, or off, got '${text}'` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
 export const logLevel = z
   .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   .default('info');

@@ -45,6 +45,11 @@ export interface FinishedTask {
   id: string;
   workflowId: string | null;
   jobId: string | null;
+  /**
+   * When the run's start was accepted (a retry: when it was due), as finish() returns it; null for a task
+   * that was never started.
+   */
+  scheduledAt?: Date | null;
 }
 
 export interface TaskPatch {
@@ -459,7 +464,7 @@ export class TaskRepository {
     id: string,
     propletId: string,
     report: { results: unknown; error: string | null; finishTime: Date; attemptOutcome?: AttemptOutcome },
-  ): Promise<'ignored' | 'recorded' | { finished: TaskState }> {
+  ): Promise<'ignored' | 'recorded' | { finished: TaskState; scheduledAt: Date | null }> {
     return this.db.transaction(async (tx) => {
       const locked = await tx.execute<{ id: string }>(
         sql`SELECT id FROM tasks WHERE id = ${id} AND broadcast AND state = ${TaskStateValues.Running}
@@ -486,7 +491,11 @@ export class TaskRepository {
       );
       const at = report.finishTime.toISOString();
       const failure = report.error === null ? null : `proplet ${propletId}: ${report.error}`;
-      const { rows } = await tx.execute<{ state: number; remaining: boolean }>(sql`
+      const { rows } = await tx.execute<{
+        state: number;
+        remaining: boolean;
+        scheduled_at: string | Date | null;
+      }>(sql`
         WITH remaining AS (SELECT EXISTS (SELECT 1 FROM task_proplets WHERE task_id = ${id}) AS held)
         UPDATE tasks SET
           results = coalesce(CASE WHEN jsonb_typeof(results) = 'object' THEN results END, '{}'::jsonb)
@@ -499,10 +508,13 @@ export class TaskRepository {
           finish_time = CASE WHEN (SELECT held FROM remaining) THEN finish_time ELSE ${at}::timestamptz END,
           updated_at = ${at}::timestamptz
         WHERE id = ${id}
-        RETURNING state, (SELECT held FROM remaining) AS remaining`);
+        RETURNING state, scheduled_at, (SELECT held FROM remaining) AS remaining`);
       const [row] = rows;
       if (!row || row.remaining) return 'recorded';
-      return { finished: row.state as TaskState };
+      return {
+        finished: row.state as TaskState,
+        scheduledAt: row.scheduled_at === null ? null : new Date(row.scheduled_at),
+      };
     });
   }
 
@@ -595,7 +607,12 @@ export class TaskRepository {
   ): Promise<FinishedTask | undefined> {
     const results =
       outcome.results === undefined ? sql`results` : sql`${JSON.stringify(outcome.results)}::jsonb`;
-    const { rows } = await this.db.execute<{ id: string; workflow_id: string | null; job_id: string | null }>(
+    const { rows } = await this.db.execute<{
+      id: string;
+      workflow_id: string | null;
+      job_id: string | null;
+      scheduled_at: string | Date | null;
+    }>(
       withRelease(
         sql`UPDATE tasks SET state = ${outcome.state}, results = ${results}, error = ${outcome.error ?? null},
               finish_time = ${outcome.finishTime.toISOString()}, updated_at = ${outcome.finishTime.toISOString()}
@@ -604,7 +621,7 @@ export class TaskRepository {
               sql`, `,
             )})
               ${holder === undefined ? sql`` : sql`AND proplet_id = ${holder}`}
-            RETURNING id, attempt, workflow_id, job_id`,
+            RETURNING id, attempt, workflow_id, job_id, scheduled_at`,
         closeAttempts(sql`changed`, {
           outcome: attemptOutcomeOf(outcome),
           error: outcome.error ?? null,
@@ -613,7 +630,14 @@ export class TaskRepository {
       ),
     );
     const [row] = rows;
-    return row && { id: row.id, workflowId: row.workflow_id, jobId: row.job_id };
+    return (
+      row && {
+        id: row.id,
+        workflowId: row.workflow_id,
+        jobId: row.job_id,
+        scheduledAt: row.scheduled_at === null ? null : new Date(row.scheduled_at),
+      }
+    );
   }
 }
 

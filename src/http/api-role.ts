@@ -4,6 +4,7 @@ import { TaskEventLog } from '../db/task-event-log.ts';
 import type { Resources } from '../resources.ts';
 import type { RoleHandle } from '../role.ts';
 import { buildInfo } from '../observability/build-info.ts';
+import { prometheusExposition } from '../observability/prometheus.ts';
 import { HealthService } from '../services/health-service.ts';
 import { MetricsService } from '../services/metrics-service.ts';
 import { InvocationService } from '../services/invocation-service.ts';
@@ -57,6 +58,19 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     new PropletAliveFeed(scope.liveness, { pollMs: EVENTS.propletPollMs, logger: log }),
     { ...EVENTS, heartbeatMs: config.events.heartbeatMs, logger: log },
   );
+  const build = buildInfo();
+  const taskCounts = new TaskCountRepository(scope.postgres.db);
+  // The state of the whole deployment is exported where the API runs (see prometheus-state.ts).
+  const prometheus = prometheusExposition(
+    { version: build.version, roles: [...config.roles] },
+    {
+      sources: {
+        queueDepth: () => scope.queues.depth(),
+        tasksByState: () => taskCounts.byState(),
+        propletsAlive: async () => (await scope.liveness.aliveIds()).length,
+      },
+    },
+  );
   const app = createApp({
     tasks,
     workflows: new WorkflowService(scope.groups),
@@ -71,7 +85,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     ),
     proplets: new PropletService(scope.proplets, scope.liveness),
     events,
-    taskCounts: new TaskCountService(new TaskCountRepository(resources.postgres.db)),
+    taskCounts: new TaskCountService(taskCounts),
     health: new HealthService({
       postgres: () => scope.postgres.pool.query('SELECT 1'),
       // Without a Redis, queues live in Postgres: its check covers them.
@@ -83,7 +97,8 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
       tasks: scope.tasks,
       proplets: scope.proplets,
     }),
-    build: buildInfo(),
+    prometheus,
+    build,
     instanceId: config.mqtt.entityId,
     maxBodyBytes: MAX_BODY_BYTES,
     logger: log,

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Logger } from '../observability/logger.ts';
 import type { BuildInfo } from '../observability/build-info.ts';
+import type { PrometheusExposition } from '../observability/prometheus.ts';
 import type { HealthService } from '../services/health-service.ts';
 import type { MetricsService } from '../services/metrics-service.ts';
 import type { PropletService } from '../services/proplet-service.ts';
@@ -14,8 +15,11 @@ import type { EventStreams } from './event-streams.ts';
 import { requestLog } from './request-log.ts';
 import { dashboardRoutes } from './routes/dashboard-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
+import { requestMetrics } from './request-metrics.ts';
+import { trackRoute } from './route-pattern.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { metricsRoutes } from './routes/metrics-routes.ts';
+import { prometheusRoutes } from './routes/prometheus-routes.ts';
 import { propletRoutes } from './routes/proplet-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
@@ -34,6 +38,8 @@ export interface AppDependencies {
   taskCounts?: TaskCountService;
   health: HealthService;
   metrics: MetricsService;
+  /** GET /metrics for Prometheus; without it the route is not served. */
+  prometheus?: PrometheusExposition;
   build: BuildInfo;
   /** Reported as `instance_id` by /health, as upstream does with its entity id. */
   instanceId: string;
@@ -45,7 +51,7 @@ export interface AppDependencies {
 export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestLog(deps.logger));
+  app.use(trackRoute, requestLog(deps.logger), requestMetrics);
   app.use('/health', healthRoutes(deps.health, deps.build, deps.instanceId));
   app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes, deps.invocations));
   app.use('/workflows', workflowRoutes(deps.workflows, deps.maxBodyBytes));
@@ -55,6 +61,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(metricsRoutes(deps.metrics));
   if (deps.events) app.use('/events', eventRoutes(deps.events));
   if (deps.taskCounts) app.use(dashboardRoutes(deps.taskCounts));
+  if (deps.prometheus) app.use(prometheusRoutes(deps.prometheus));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,22 +1,29 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from '../observability/logger.ts';
+import { routePattern } from './route-pattern.ts';
 
-/** One log line per request, with the matched route so ids do not explode the cardinality of log queries. */
+/** Polled by machines every few seconds: their lines would drown the others at info. */
+const PROBES = new Set(['/metrics', '/health']);
+
+/**
+ * One log line per request: method, route pattern (so that ids do not explode the cardinality of log
+ * queries), path without its query (which may carry what has no place in logs), status and duration.
+ * Bodies and headers are never logged: they carry Wasm and credentials.
+ */
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path;
-      logger.info(
-        {
-          method: req.method,
-          path: req.originalUrl.split('?')[0],
-          route: route ? `${req.baseUrl}${route === '/' ? '' : route}` || '/' : undefined,
-          status: res.statusCode,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-        },
-        'request',
-      );
+      const route = routePattern(res);
+      const fields = {
+        method: req.method,
+        route,
+        path: req.originalUrl.split('?')[0],
+        status: res.statusCode,
+        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+      };
+      if (PROBES.has(route) && res.statusCode < 400) logger.debug(fields, 'request');
+      else logger.info(fields, 'request');
     });
     next();
   };

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { channelBase, MANAGER_TOPICS } from './topics.ts';
 import { publishJson, type MqttSettings } from './client.ts';
+import { mqttMessagesOut, mqttPublishFailures } from '../observability/metrics.ts';
 import type { InvokeMessage, StartMessage, StopMessage } from './outbound-payloads.ts';
 
 /** Sends commands to proplets on the channel's manager topics. */
@@ -26,13 +27,19 @@ export class CommandPublisher {
     return this.publish(MANAGER_TOPICS.invoke, message);
   }
 
-  private publish(suffix: string, message: unknown): Promise<void> {
-    return publishJson(
-      this.client,
-      `${this.base}/${suffix}`,
-      message,
-      this.settings.qos,
-      this.settings.timeoutMs,
-    );
+  private async publish(suffix: string, message: unknown): Promise<void> {
+    try {
+      await publishJson(
+        this.client,
+        `${this.base}/${suffix}`,
+        message,
+        this.settings.qos,
+        this.settings.timeoutMs,
+      );
+    } catch (error) {
+      mqttPublishFailures.inc({ topic: suffix });
+      throw error;
+    }
+    mqttMessagesOut.inc({ topic: suffix });
   }
 }

@@ -1,5 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm';
-import { pino, stdSerializers, type Logger as PinoLogger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import PinoPretty from 'pino-pretty';
 
 export type Logger = PinoLogger;
 
@@ -18,12 +19,23 @@ export function serializeError(error: unknown): unknown {
   return error instanceof Error ? stdSerializers.err(error) : error;
 }
 
+export interface LoggerOptions {
+  /** Lines for people (MANAGER_LOG_PRETTY): level, time and message first, colours on a terminal. */
+  pretty?: boolean;
+  /** Standard output unless given (tests read their own). */
+  destination?: DestinationStream;
+}
+
 /**
  * JSON logs, one line per event. Fields that could carry Wasm bytes or secrets are removed wherever they
  * appear, as a second line of defence behind never passing them in the first place.
  */
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
+export function createLogger(
+  level: string,
+  base: Record<string, unknown> = {},
+  { pretty = false, destination }: LoggerOptions = {},
+): Logger {
+  const options = {
     level,
     base: { service: 'propeller-manager', ...base },
     serializers: { err: serializeError },
@@ -40,5 +52,16 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
       ],
       remove: true,
     },
+  };
+  if (!pretty) return destination ? pino(options, destination) : pino(options);
+  // In this thread and synchronous: no worker thread to start, and nothing lost when the process exits.
+  const stream = PinoPretty({
+    sync: true,
+    colorize: destination === undefined && process.stdout.isTTY,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: true,
+    ...(destination ? { destination } : {}),
   });
+  return pino(options, stream);
 }

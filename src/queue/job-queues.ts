@@ -13,6 +13,18 @@ export interface JobQueuesOptions {
   readyWithinMs?: number;
 }
 
+/** The states of jobs that depth() counts, as BullMQ names them. */
+export const COUNTED_STATES = [
+  'waiting',
+  'prioritized',
+  'active',
+  'delayed',
+  'waiting-children',
+  'failed',
+  'completed',
+] as const;
+export type CountedState = (typeof COUNTED_STATES)[number];
+
 /** Producer side of every queue: typed enqueueing plus the few queue operations the services need. */
 export class JobQueues {
   private readonly queues = new Map<QueueName, Queue>();
@@ -174,6 +186,19 @@ export class JobQueues {
     data: JobData<Q, N>,
   ): Promise<void> {
     await (await this.ready(queue)).upsertJobScheduler(schedulerId, { every: everyMs }, { name, data });
+  }
+
+  /**
+   * Jobs in each state, per queue, for monitoring: one round trip per queue (a pipeline on Redis, a
+   * statement on Postgres), all queues at once.
+   */
+  async depth(): Promise<Array<{ queue: QueueName; counts: Record<CountedState, number> }>> {
+    return Promise.all(
+      QUEUE_NAMES.map(async (name) => {
+        const counts = await this.queue(name).getJobCounts(...COUNTED_STATES);
+        return { queue: name, counts: counts as Record<CountedState, number> };
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Logger } from '../observability/logger.ts';
 import { QUEUE_CATALOG, type JobData, type JobName, type QueueName } from './catalog.ts';
+import { reportJob } from './job-report.ts';
 import { createWorker, type QueueConnection } from './queue-connection.ts';
 
 /** What a handler may ask for instead of completing: run this job again later, without spending an attempt. */
@@ -52,28 +53,46 @@ export function startQueueWorker<Q extends QueueName>(
   >;
   const logger = options.logger.child({ queue });
 
+  const run = async (job: Job, token?: string): Promise<'completed' | 'delayed'> => {
+    const schema = schemas[job.name];
+    const handler = (
+      handlers as Record<string, (data: unknown, context: JobContext) => Promise<void | RetryLater>>
+    )[job.name];
+    if (!schema || !handler)
+      throw new UnrecoverableError(`no handler for job '${job.name}' on queue '${queue}'`);
+    const parsed = schema.safeParse(job.data);
+    if (!parsed.success)
+      throw new UnrecoverableError(`job data does not match its schema: ${String(parsed.error)}`);
+    const context = {
+      id: job.id ?? '',
+      logger: logger.child({ jobId: job.id, job: job.name }),
+    };
+    const outcome = await handler(parsed.data, context);
+    if (!outcome || !token) return 'completed';
+    // Whole milliseconds: BullMQ's Postgres backend stores the time as a bigint.
+    await job.moveToDelayed(Date.now() + Math.ceil(outcome.retryAfterMs), token);
+    return 'delayed';
+  };
+  /** Failures this worker has reported already, so that the 'failed' event does not report them again. */
+  const reported = new WeakSet<object>();
+
   const worker = createWorker(
     queue,
     async (job: Job, token?: string) => {
-      const schema = schemas[job.name];
-      const handler = (
-        handlers as Record<string, (data: unknown, context: JobContext) => Promise<void | RetryLater>>
-      )[job.name];
-      if (!schema || !handler)
-        throw new UnrecoverableError(`no handler for job '${job.name}' on queue '${queue}'`);
-      const parsed = schema.safeParse(job.data);
-      if (!parsed.success)
-        throw new UnrecoverableError(`job data does not match its schema: ${String(parsed.error)}`);
-      const context = {
-        id: job.id ?? '',
-        logger: logger.child({ jobId: job.id, job: job.name }),
-      };
-      const outcome = await handler(parsed.data, context);
-      if (outcome && token) {
-        // Whole milliseconds: BullMQ's Postgres backend stores the time as a bigint.
-        await job.moveToDelayed(Date.now() + Math.ceil(outcome.retryAfterMs), token);
-        throw new DelayedError();
+      const started = performance.now();
+      let outcome;
+      try {
+        outcome = await run(job, token);
+      } catch (error) {
+        // What BullMQ will do with the job, which it decides the same way once this throws.
+        const retried =
+          !(error instanceof UnrecoverableError) && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+        reportJob(logger, queue, job, retried ? 'retried' : 'failed', performance.now() - started, error);
+        if (error !== null && typeof error === 'object') reported.add(error);
+        throw error;
       }
+      reportJob(logger, queue, job, outcome, performance.now() - started);
+      if (outcome === 'delayed') throw new DelayedError();
     },
     options.connection,
     {
@@ -83,13 +102,11 @@ export function startQueueWorker<Q extends QueueName>(
       maxStalledCount: MAX_STALLS,
     },
   );
+  // Failures the processor never saw: a job that stalled too often, or was started too many times.
   worker.on('failed', (job, error) => {
-    const fields = { jobId: job?.id, job: job?.name, attemptsMade: job?.attemptsMade, err: error };
-    // Each failed attempt lands here; only the last one leaves the job failed for good.
-    const retried =
-      job && !(error instanceof UnrecoverableError) && job.attemptsMade < (job.opts.attempts ?? 1);
-    if (retried) logger.warn(fields, 'job attempt failed; will retry');
-    else logger.error(fields, 'job failed for good');
+    if (reported.has(error)) return;
+    if (job) reportJob(logger, queue, job, 'failed', undefined, error);
+    else logger.error({ err: error }, 'job failed for good');
   });
   worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
   return worker;

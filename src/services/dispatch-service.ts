@@ -11,6 +11,7 @@ import {
   buildStopMessage,
 } from '../mqtt/outbound-payloads.ts';
 import type { Logger } from '../observability/logger.ts';
+import { taskDispatchLatency } from '../observability/metrics.ts';
 import { jobIds, type JobData } from '../queue/catalog.ts';
 import { retryLater, type RetryLater } from '../queue/queue-worker.ts';
 import type { LivenessStore } from '../coordination/liveness-store.ts';
@@ -159,9 +160,11 @@ export class DispatchService {
       // ignore a start for a task they already run) until it is acknowledged.
       throw error;
     }
+    const dispatchMs = Date.now() - job.requestedAt;
+    taskDispatchLatency.observe(dispatchMs / 1000);
     await this.stopIfOvertaken(task.id, job.attempt, propletId, log);
     await this.armTimeout(task, job.attempt);
-    log.info({ propletId, dispatchMs: Date.now() - job.requestedAt }, 'task dispatched');
+    log.info({ propletId, dispatchMs }, 'task dispatched');
     return 'dispatched';
   }
 
@@ -233,13 +236,15 @@ export class DispatchService {
       }
       throw error;
     }
+    const dispatchMs = Date.now() - job.requestedAt;
+    taskDispatchLatency.observe(dispatchMs / 1000);
     const now = await this.tasks.runState(task.id);
     if (!now || now.state !== TaskState.Running || now.attempt !== job.attempt) {
       await this.publisher.publishStop(buildBroadcastStopMessage(task.id));
       log.info('broadcast task stopped while its start was published: stop sent again');
     }
     await this.armTimeout(task, job.attempt);
-    log.info({ proplets: marked, dispatchMs: Date.now() - job.requestedAt }, 'broadcast task dispatched');
+    log.info({ proplets: marked, dispatchMs }, 'broadcast task dispatched');
     return 'dispatched';
   }
 

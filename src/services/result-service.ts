@@ -1,6 +1,7 @@
 import type { TaskRepository } from '../db/task-repository.ts';
 import { isTerminal, TaskState, TRANSITIONS } from '../domain/task-state.ts';
 import type { Logger } from '../observability/logger.ts';
+import { taskEndToEndLatency } from '../observability/metrics.ts';
 import type { JobData } from '../queue/catalog.ts';
 import type { StoppedRuns } from '../coordination/stopped-runs.ts';
 import { groupOf } from '../domain/group.ts';
@@ -8,6 +9,15 @@ import type { JobQueues } from '../queue/job-queues.ts';
 import { queueAdvance } from './task-queueing.ts';
 import type { InvocationMailbox } from '../coordination/invocation-mailbox.ts';
 import type { RunRecovery } from './run-recovery.ts';
+
+/** From the start being accepted to its result applied: what a client waits for. */
+function observeEndToEnd(scheduledAt: Date | null | undefined, failed: boolean): void {
+  if (!scheduledAt) return;
+  taskEndToEndLatency.observe(
+    { outcome: failed ? 'failed' : 'completed' },
+    Math.max(0, Date.now() - scheduledAt.getTime()) / 1000,
+  );
+}
 
 /**
  * Applies results published by proplets. The transition is conditional (Running, and held by the proplet
@@ -52,6 +62,7 @@ export class ResultService {
       result.propletId,
     );
     if (applied) {
+      observeEndToEnd(applied.scheduledAt, failed);
       log.info({ state: transition.to }, failed ? 'task failed' : 'task completed');
       // A failure here retries the job, whose next run finds the task finished and queues this again.
       await queueAdvance(this.queues, applied);
@@ -95,6 +106,7 @@ export class ResultService {
     if (outcome === 'ignored') return false;
     if (outcome === 'recorded') log.info({ failed }, 'broadcast share recorded; others still running');
     else {
+      observeEndToEnd(outcome.scheduledAt, outcome.finished !== TaskState.Completed);
       log.info(
         { state: outcome.finished },
         outcome.finished === TaskState.Completed ? 'broadcast task completed' : 'broadcast task failed',

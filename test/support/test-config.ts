@@ -20,6 +20,8 @@ export function testEnvironment(
     MANAGER_INSTANCE_ID: `test-${id}`,
     MANAGER_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
     MANAGER_HTTP_PORT: '0',
+    // Processes without the api serve /metrics on a port of their own: any free one, as tests run side by side.
+    MANAGER_METRICS_PORT: '0',
     MANAGER_MQTT_ADDRESS: TEST_MQTT_URL,
     MANAGER_TENANT_ID: `tenant-${id}`,
     MANAGER_CHANNEL_ID: `channel-${id}`,

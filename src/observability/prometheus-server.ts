@@ -1,0 +1,78 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { closeServer } from '../http/server.ts';
+import type { Config } from '../config/config.ts';
+import { buildInfo } from './build-info.ts';
+import type { Logger } from './logger.ts';
+import { prometheusExposition, type PrometheusExposition } from './prometheus.ts';
+
+export interface PrometheusServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * `/metrics` for a process that runs no api (whose HTTP port serves it otherwise): a bare node:http server,
+ * since it has nothing else to serve.
+ */
+export async function startPrometheusServer(
+  exposition: PrometheusExposition,
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<PrometheusServer> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' });
+      res.end('{"error":"method not allowed"}');
+      return;
+    }
+    exposition.text().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': exposition.contentType });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'could not collect metrics');
+        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
+}
+
+/**
+ * The metrics port of a process that runs no api, as configured: MANAGER_METRICS_PORT, on the HTTP host.
+ * Undefined when it runs the api (which serves /metrics) or the port is off.
+ */
+export async function serveProcessMetrics(
+  config: Config,
+  logger: Logger,
+): Promise<PrometheusServer | undefined> {
+  if (config.roles.has('api') || config.metricsPort === undefined) return undefined;
+  const exposition = prometheusExposition({ version: buildInfo().version, roles: [...config.roles] });
+  try {
+    const server = await startPrometheusServer(exposition, config.http.host, config.metricsPort, logger);
+    logger.info({ host: config.http.host, port: server.port }, 'metrics served at /metrics');
+    return server;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    // Several worker processes on one host each need a port of their own.
+    throw new Error(
+      `MANAGER_METRICS_PORT: port ${config.metricsPort} is in use; give each process on this host its own port, 0 for any free one, or off`,
+      { cause: error },
+    );
+  }
+}
