@@ -34,10 +34,13 @@ export function startUpBanner(manager: RunningManager): string {
     part('MQTT', inUse.broker),
     `  proplets   ${manager.embeddedProplets} embedded; others connect to the broker above, tenant ${config.mqtt.tenantId}, channel ${config.mqtt.channelId}`,
   ];
+  // Without the api, /metrics has a port of its own.
+  if (manager.metricsPort !== undefined)
+    lines.push(`  metrics    ${apiUrl(config.http.host, manager.metricsPort)}/metrics`);
   if (manager.apiPort !== undefined) {
     const api = apiUrl(config.http.host, manager.apiPort);
     lines.push(
-      `  API        ${api}  (health: ${api}/health)`,
+      `  API        ${api}  (health: ${api}/health, metrics: ${api}/metrics)`,
       '',
       'Run a sample task:',
       `  ${sampleCommand(api)}`,

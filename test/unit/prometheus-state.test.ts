@@ -7,7 +7,9 @@ import { registerStateGauges, type StateSources } from '../../src/observability/
 import { parseExposition, samplesOf, valueOf } from '../support/prometheus-text.ts';
 
 /** Sources that answer at once, counting their reads; `override` replaces some of them. */
-function sources(override: Partial<StateSources> = {}): StateSources & { reads: Record<string, number> } {
+function sources(
+  override: Partial<StateSources> = {},
+): StateSources & { reads: { queues: number; tasks: number; proplets: number } } {
   const reads = { queues: 0, tasks: 0, proplets: 0 };
   return {
     reads,
