@@ -80,7 +80,7 @@ export function startQueueWorker<Q extends QueueName>(
     queue,
     async (job: Job, token?: string) => {
       const started = performance.now();
-      let outcome;
+      let outcome: 'completed' | 'delayed';
       try {
         outcome = await run(job, token);
       } catch (error) {
