@@ -41,6 +41,7 @@ export function startUpBanner(manager: RunningManager): string {
     const api = apiUrl(config.http.host, manager.apiPort);
     lines.push(
       `  API        ${api}  (health: ${api}/health, metrics: ${api}/metrics)`,
+      `  API docs   ${api}/docs  (OpenAPI document: ${api}/openapi.json)`,
       '',
       'Run a sample task:',
       `  ${sampleCommand(api)}`,

@@ -14,6 +14,8 @@ import { WorkflowService } from '../services/workflow-service.ts';
 import { PropletAliveFeed } from '../services/proplet-alive-feed.ts';
 import { TaskCountService } from '../services/task-count-service.ts';
 import { TaskEventFeed } from '../services/task-event-feed.ts';
+import type { Express } from 'express';
+import type { Logger } from '../observability/logger.ts';
 import { createApp } from './app.ts';
 import { EventStreams } from './event-streams.ts';
 import { boundPort, closeServer, listen } from './server.ts';
@@ -40,9 +42,12 @@ const EVENTS = {
   retryMs: 2_000,
 };
 
-export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
-  const { config, logger } = resources;
-  const log = logger.child({ role: 'api' });
+/** The api role's Express app over the process's resources, without listening; `close` ends its event streams. */
+export function createApiApp(
+  resources: Resources,
+  log: Logger,
+): { app: Express; close: () => Promise<void> } {
+  const { config } = resources;
   // Requests fail fast while Redis is away rather than wait for it as workers do (see forRequests).
   const scope = resources.forRequests();
   const tasks = scope.taskService(log);
@@ -103,6 +108,13 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     maxBodyBytes: MAX_BODY_BYTES,
     logger: log,
   });
+  return { app, close: () => events.close() };
+}
+
+export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
+  const { config, logger } = resources;
+  const log = logger.child({ role: 'api' });
+  const { app, close } = createApiApp(resources, log);
   const server = await listen(app, config.http.host, config.http.port, config.httpWriteTimeoutMs);
   const port = boundPort(server);
   log.info({ host: config.http.host, port }, 'HTTP API listening');
@@ -111,7 +123,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
     port,
     stop: async () => {
       // Streams never end by themselves: the server would wait for them.
-      await events.close();
+      await close();
       await closeServer(server);
     },
   };

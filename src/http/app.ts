@@ -17,6 +17,7 @@ import { dashboardRoutes } from './routes/dashboard-routes.ts';
 import { eventRoutes } from './routes/event-routes.ts';
 import { requestMetrics } from './request-metrics.ts';
 import { trackRoute } from './route-pattern.ts';
+import { docsRoutes } from './routes/docs-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
 import { metricsRoutes } from './routes/metrics-routes.ts';
 import { prometheusRoutes } from './routes/prometheus-routes.ts';
@@ -62,6 +63,8 @@ export function createApp(deps: AppDependencies): Express {
   if (deps.events) app.use('/events', eventRoutes(deps.events));
   if (deps.taskCounts) app.use(dashboardRoutes(deps.taskCounts));
   if (deps.prometheus) app.use(prometheusRoutes(deps.prometheus));
+  // GET /openapi.json and its reference page at /docs.
+  app.use(docsRoutes(deps.build.version));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,17 +1,24 @@
 import { z } from 'zod';
 import { EXECUTION_MODES } from '../../domain/progression.ts';
 import type { GroupTaskInput } from '../../services/group-assembly.ts';
+import { documentInputAs } from './documented-input.ts';
 import { createTaskBody } from './task-input.ts';
 import { describeIssues } from './validation.ts';
 
 /** Enough for any workflow a person writes, and a bound on what one request makes the manager hold. */
 const MAX_GROUP_TASKS = 1_000;
 
+/** A task of a workflow or job may bring its own id, so that the others can depend on it. */
+const groupTaskId = z.object({
+  id: z
+    .union([z.literal(''), z.guid('must be a UUID')])
+    .nullish()
+    .describe('The id the task gets; a new one when absent or empty'),
+});
+
 /** Each task validated as POST /tasks validates one, with its own id kept: the others may depend on it. */
-const groupTask = z.unknown().transform((raw, ctx): GroupTaskInput => {
-  const id = z
-    .object({ id: z.union([z.literal(''), z.guid('must be a UUID')]).nullish() })
-    .safeParse(raw ?? {});
+const groupTaskFromUnknown = z.unknown().transform((raw, ctx): GroupTaskInput => {
+  const id = groupTaskId.safeParse(raw ?? {});
   const task = createTaskBody.safeParse(raw);
   if (!id.success || !task.success) {
     ctx.addIssue({
@@ -27,6 +34,14 @@ const groupTask = z.unknown().transform((raw, ctx): GroupTaskInput => {
   }
   return { id: id.data.id || undefined, task: task.data };
 });
+
+// One message naming every problem of a task needs the transform above, which hides the shape from zod.
+const groupTask = documentInputAs(
+  groupTaskFromUnknown,
+  groupTaskId
+    .and(createTaskBody)
+    .describe('A task as POST /tasks takes it, with the id it is to get, and without a schedule'),
+);
 
 const groupTasks = z
   .array(groupTask, { message: 'must be a list of tasks' })

@@ -6,6 +6,10 @@ export const invokeBody = z.object({
     .array(z.union([z.string(), z.number().finite().transform(String)]), {
       message: 'must be a list of strings or numbers',
     })
-    .nullish(),
-  env: z.record(z.string(), z.string(), { message: 'must map names to string values' }).nullish(),
+    .nullish()
+    .describe("Arguments of this run; absent, the task's own inputs"),
+  env: z
+    .record(z.string(), z.string(), { message: 'must map names to string values' })
+    .nullish()
+    .describe('Environment variables of this run'),
 });

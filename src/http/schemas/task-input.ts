@@ -57,30 +57,58 @@ const timezoneOrNull = (value: string | null | undefined) =>
 
 /** Fields a client may set; server-owned fields (id, state, results, times…) are accepted and ignored. */
 const taskFields = z.object({
-  name: text(255).optional(),
+  name: text(255).optional().describe('For a core module, the export to call'),
   kind: z.enum(['standard', 'federated']).optional(),
-  image_url: text(2048).nullish(),
-  file: z.union([z.literal(''), base64File]).nullish(),
-  cli_args: z.array(z.string()).nullish(),
-  inputs,
-  env: z.record(z.string(), z.string(), { message: 'must map names to string values' }).nullish(),
-  daemon: z.boolean().nullish(),
-  latent: z.boolean().nullish(),
-  encrypted: z.boolean().nullish(),
-  kbs_resource_path: text(2048).nullish(),
-  proplet_id: text(255).nullish(),
-  depends_on: z.array(z.guid()).nullish(),
-  run_if: z.enum(['', 'success', 'failure'], { message: "must be 'success' or 'failure'" }).nullish(),
-  workflow_id: z.union([z.literal(''), z.guid()]).nullish(),
-  job_id: z.union([z.literal(''), z.guid()]).nullish(),
-  monitoring_profile: monitoringProfileInput.nullish(),
+  image_url: text(2048).nullish().describe('Where the proplet fetches the Wasm from, when it is not inline'),
+  file: z
+    .union([z.literal(''), base64File])
+    .nullish()
+    .describe('The .wasm module inline, as standard padded base64'),
+  cli_args: z.array(z.string()).nullish().describe('Command-line arguments of a WASI command'),
+  inputs: inputs.describe('Arguments of the exported function; numbers are kept as text'),
+  env: z
+    .record(z.string(), z.string(), { message: 'must map names to string values' })
+    .nullish()
+    .describe('Environment variables of the run'),
+  daemon: z.boolean().nullish().describe('Runs until stopped; no execution timeout applies'),
+  latent: z.boolean().nullish().describe('Start deploys the module; POST /tasks/{id}/invoke runs it'),
+  encrypted: z.boolean().nullish().describe('image_url points to an encrypted module'),
+  kbs_resource_path: text(2048).nullish().describe('Key broker resource that decrypts it'),
+  proplet_id: text(255).nullish().describe('The proplet to run on; waits for it to be alive'),
+  depends_on: z
+    .array(z.guid())
+    .nullish()
+    .describe('Tasks of the same workflow or job that must finish first'),
+  run_if: z
+    .enum(['', 'success', 'failure'], { message: "must be 'success' or 'failure'" })
+    .nullish()
+    .describe('success (the default): every parent completed; failure: at least one failed'),
+  workflow_id: z
+    .union([z.literal(''), z.guid()])
+    .nullish()
+    .describe('The workflow to join'),
+  job_id: z
+    .union([z.literal(''), z.guid()])
+    .nullish()
+    .describe('The job to join'),
+  monitoring_profile: monitoringProfileInput
+    .nullish()
+    .describe('Sampling of task metrics; missing fields take the standard profile, interval in seconds'),
   mode: z.enum(['', 'infer', 'train']).nullish(),
-  schedule,
-  is_recurring: z.boolean().nullish(),
-  timezone,
-  broadcast: z.boolean().nullish(),
-  priority: z.number().int('must be an integer').min(0).max(100, 'must be from 0 to 100').nullish(),
-  metadata,
+  schedule: schedule.describe(
+    'A 5-field cron expression (minute hour day-of-month month day-of-week); null clears it on update',
+  ),
+  is_recurring: z.boolean().nullish().describe('The schedule repeats; otherwise it runs once'),
+  timezone: timezone.describe('IANA time zone of the schedule (default UTC)'),
+  broadcast: z.boolean().nullish().describe('Run on every live proplet; results are kept per proplet'),
+  priority: z
+    .number()
+    .int('must be an integer')
+    .min(0)
+    .max(100, 'must be from 0 to 100')
+    .nullish()
+    .describe('Orders starts, highest first; 0 means the default, 50'),
+  metadata: metadata.describe('Free JSON object; GET /tasks?metadata= filters by containment'),
   hal_storage_path: text(4096).nullish(),
   /** Not upstream's: seconds a run may take before the manager stops it and fails the task. */
   timeout: z
@@ -88,15 +116,17 @@ const taskFields = z.object({
     .int('must be a whole number of seconds')
     .min(1, 'must be at least 1 second')
     .max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} seconds (30 days)`)
-    .nullish(),
+    .nullish()
+    .describe('Seconds a run may take before it is stopped and retried (default MANAGER_TASK_TIMEOUT)'),
   /** Not upstream's: how many times a lost, timed-out (or, with retry_on_error, failed) run is tried again. */
   max_retries: z
     .number()
     .int('must be a whole number')
     .min(0, 'must be 0 or more')
     .max(MAX_RETRIES, `must be at most ${MAX_RETRIES}`)
-    .nullish(),
-  retry_on_error: z.boolean().nullish(),
+    .nullish()
+    .describe('Retries of a lost or timed-out run (default MANAGER_TASK_MAX_RETRIES)'),
+  retry_on_error: z.boolean().nullish().describe('Retry runs whose Wasm reported an error too'),
 });
 
 /** Where a NUL character hides in a JSON value (in a string or a key), if anywhere. */
@@ -127,7 +157,14 @@ const emptyToNull = <T>(value: T | '' | null | undefined): T | null =>
 
 export const createTaskBody = withoutNulCharacters.pipe(
   taskFields
-    .extend({ name: z.string({ message: 'required' }).trim().min(1, 'missing identity name').max(255) })
+    .extend({
+      name: z
+        .string({ message: 'required' })
+        .trim()
+        .min(1, 'missing identity name')
+        .max(255)
+        .describe('For a core module, the export to call'),
+    })
     .refine((body) => !(body.broadcast && body.proplet_id), {
       message: 'broadcast and proplet_id cannot be used together',
       path: ['proplet_id'],

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { Router } from 'express';
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
+import { methodNotAllowed } from '../errors.ts';
+import { openApiDocument } from '../openapi/document.ts';
+
+/**
+ * The files of Swagger UI the page uses, served from the installed package: nothing is fetched from a CDN,
+ * so the page works on a machine without network. Only these, so that the package's own index.html (which
+ * loads the petstore example from the internet) is not served.
+ */
+const SWAGGER_UI_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png']);
+const ASSET_MAX_AGE_MS = 60 * 60 * 1000;
+
+/**
+ * Relative URLs throughout, so the page works behind a proxy that mounts the API under a prefix: from
+ * /docs, `docs/x` is /docs/x and `openapi.json` is /openapi.json. `validatorUrl: 'none'` keeps Swagger UI
+ * from sending the document to validator.swagger.io.
+ */
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Propeller Manager API</title>
+  <link rel="stylesheet" href="docs/swagger-ui.css">
+  <link rel="icon" type="image/png" href="docs/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="docs/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: 'openapi.json',
+      dom_id: '#swagger-ui',
+      deepLinking: true,
+      validatorUrl: 'none',
+    });
+  </script>
+</body>
+</html>
+`;
+
+/** GET /openapi.json and the interactive reference at /docs. */
+export function docsRoutes(version: string): Router {
+  const router = Router();
+  // Serialised once: the document never changes while the process runs.
+  const document = JSON.stringify(openApiDocument(version));
+  const assets = getAbsoluteFSPath();
+
+  router
+    .route('/openapi.json')
+    .get((_req, res) => {
+      res.type('application/json').send(document);
+    })
+    .all(methodNotAllowed);
+
+  router.get('/docs', (req, res) => {
+    // At /docs/ the page's relative URLs would point one level too deep.
+    if (req.path.endsWith('/')) {
+      res.redirect(301, '../docs');
+      return;
+    }
+    res.type('html').send(PAGE);
+  });
+
+  router.get('/docs/:file', (req, res, next) => {
+    const { file } = req.params;
+    if (!SWAGGER_UI_FILES.has(file)) {
+      next();
+      return;
+    }
+    res.sendFile(join(assets, file), { maxAge: ASSET_MAX_AGE_MS });
+  });
+
+  return router;
+}
