@@ -42,6 +42,7 @@ export function startUpBanner(manager: RunningManager): string {
     lines.push(
       `  API        ${api}  (health: ${api}/health, metrics: ${api}/metrics)`,
       `  API docs   ${api}/docs  (OpenAPI document: ${api}/openapi.json)`,
+      `  queues     ${api}/admin/queues  (Bull Board${config.bullBoardReadOnly ? ', read-only' : ''})`,
       '',
       'Run a sample task:',
       `  ${sampleCommand(api)}`,

@@ -80,6 +80,8 @@ export interface Config {
   invokeTimeoutMs: number;
   /** GET /events: the keep-alive interval, and how long changes are kept for clients that resume. */
   events: { heartbeatMs: number; retentionMs: number };
+  /** Bull Board shows the queues without its actions. */
+  bullBoardReadOnly: boolean;
 }
 
 export class ConfigError extends Error {
@@ -177,6 +179,7 @@ export function loadConfig(
     schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,
     invokeTimeoutMs: e.MANAGER_INVOKE_TIMEOUT,
     events: { heartbeatMs: e.MANAGER_EVENTS_HEARTBEAT, retentionMs: e.MANAGER_EVENTS_RETENTION },
+    bullBoardReadOnly: e.MANAGER_BULLBOARD_READONLY,
   };
 }
 

@@ -124,6 +124,11 @@ export const environmentSchema = z.object({
    * broker is embedded (a first run with nothing installed), else 0.
    */
   MANAGER_EMBEDDED_PROPLETS: optionalIntegerIn(0, 64),
+  /** Bull Board at /admin/queues shows the queues without its actions (retry, clean, …). */
+  MANAGER_BULLBOARD_READONLY: z
+    .enum(['true', 'false'], { message: 'expected true or false' })
+    .default('false')
+    .transform((text) => text === 'true'),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

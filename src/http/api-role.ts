@@ -18,6 +18,7 @@ import type { Express } from 'express';
 import type { Logger } from '../observability/logger.ts';
 import { createApp } from './app.ts';
 import { EventStreams } from './event-streams.ts';
+import { bullBoard } from './bull-board.ts';
 import { boundPort, closeServer, listen } from './server.ts';
 
 /** Inline Wasm travels in one MQTT message; 10 MiB matches the upstream proplet's packet limit. */
@@ -42,7 +43,7 @@ const EVENTS = {
   retryMs: 2_000,
 };
 
-/** The api role's Express app over the process's resources, without listening; `close` ends its event streams. */
+/** The api role's Express app over the process's resources, without listening; close() after use. */
 export function createApiApp(
   resources: Resources,
   log: Logger,
@@ -76,6 +77,8 @@ export function createApiApp(
       },
     },
   );
+  const tasks = resources.taskService(log);
+  const board = bullBoard(resources.queueConnection, { readOnly: config.bullBoardReadOnly, logger: log });
   const app = createApp({
     tasks,
     workflows: new WorkflowService(scope.groups),
@@ -106,9 +109,16 @@ export function createApiApp(
     build,
     instanceId: config.mqtt.entityId,
     maxBodyBytes: MAX_BODY_BYTES,
+    queueBoard: board.handler,
     logger: log,
   });
-  return { app, close: () => events.close() };
+  return {
+    app,
+    close: async () => {
+      await events.close();
+      await board.close();
+    },
+  };
 }
 
 export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {

@@ -69,10 +69,10 @@ const requestSchema = (method: string, path: string): Schema =>
   doc.paths[path][method].requestBody.content['application/json'].schema;
 
 describe('the routes served and the operations documented', () => {
-  it('documents every route Express serves, and serves every operation documented', (t) => {
+  it('documents every route Express serves, and serves every operation documented', async () => {
     const api = createApiApp(harness.manager.resources, harness.manager.resources.logger);
-    t.after(() => api.close());
     const { routes, mounts } = servedRoutes(api.app);
+    await api.close();
     const isPage = (path: string) => PAGES.some((page) => path === page || path.startsWith(`${page}/`));
     const served = routes
       .filter((route) => !isPage(route.path))
@@ -84,7 +84,7 @@ describe('the routes served and the operations documented', () => {
     assert.equal(served.length, new Set(served).size, 'a route served twice');
     // The pages are there, and nothing else is mounted out of the walk's sight.
     assert.ok(routes.some((route) => route.method === 'get' && route.path === '/docs'));
-    assert.deepEqual(mounts, []);
+    assert.deepEqual(mounts, ['/admin/queues']);
   });
 
   it('serves the document at /openapi.json', async () => {

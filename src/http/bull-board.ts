@@ -1,0 +1,66 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Express, RequestHandler } from 'express';
+import type { Logger } from '../observability/logger.ts';
+import { QUEUE_NAMES } from '../queue/catalog.ts';
+import { createQueue, type QueueConnection } from '../queue/queue-connection.ts';
+
+export const BULL_BOARD_PATH = '/admin/queues';
+
+export interface QueueBoard {
+  handler: RequestHandler;
+  /** Closes the board's queues (not the connection they share, on Redis). */
+  close(): Promise<void>;
+}
+
+/**
+ * On BullMQ's Postgres backend each Queue owns a pool. The board reads every queue each time its page
+ * polls (every 5 s); with the producers' pools it would hold two dozen more connections per api process
+ * while a page is open. One connection per queue serves a person looking; idle ones close after 10 s.
+ */
+const BOARD_POOL_SIZE = 1;
+
+function boardConnection(connection: QueueConnection): QueueConnection {
+  if (connection.store === 'redis') return connection;
+  return { ...connection, postgres: { ...connection.postgres, max: BOARD_POOL_SIZE } };
+}
+
+/**
+ * Bull Board over every queue of the catalog: jobs by state, with retry, clean and Bull Board's other
+ * actions, or none of them when read-only (its API then refuses every change with 405). The queues may be
+ * in Redis or in BullMQ's Postgres backend: Bull Board reads both through the same Queue API (createQueue
+ * hands out Postgres queues typed as Redis ones, as their operations are the same).
+ */
+export function bullBoard(
+  connection: QueueConnection,
+  options: { readOnly: boolean; logger: Logger },
+): QueueBoard {
+  const queues = QUEUE_NAMES.map((name) => {
+    const queue = createQueue(name, boardConnection(connection), {});
+    // The page's request that met the error reports it; this is the connection's side of the story.
+    queue.on('error', (error) =>
+      options.logger.warn({ queue: name, err: error }, 'queue board connection error'),
+    );
+    return queue;
+  });
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BULL_BOARD_PATH);
+  createBullBoard({
+    queues: queues.map(
+      (queue) =>
+        new BullMQAdapter(queue, { readOnlyMode: options.readOnly, allowRetries: !options.readOnly }),
+    ),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'Propeller queues' } },
+  });
+  const board = serverAdapter.getRouter() as Express;
+  // Bull Board mounts an Express app of its own, which would announce itself as the main app does not.
+  board.disable('x-powered-by');
+  return {
+    handler: board,
+    close: async () => {
+      await Promise.all(queues.map((queue) => queue.close()));
+    },
+  };
+}
