@@ -99,6 +99,13 @@ describe('the pages in a browser', () => {
     for (const tag of ['tasks', 'proplets', 'workflows', 'jobs', 'health'])
       assert.ok(await page.locator(`.opblock-tag[data-tag="${tag}"]`).isVisible(), tag);
     await page.screenshot({ path: new URL('docs-page.png', DOCS_DIR).pathname });
+    // Swagger UI resolved every reference: an operation's example body has the fields of its component.
+    assert.equal(await page.locator('.errors-wrapper').count(), 0);
+    await page.locator('#operations-tasks-createTask .opblock-summary').click();
+    const example = page.locator('#operations-tasks-createTask .highlight-code').first();
+    await example.waitFor();
+    for (const field of ['"name"', '"file"', '"max_retries"'])
+      assert.ok((await example.innerText()).includes(field), field);
     assert.deepEqual(elsewhere, []);
     assert.deepEqual(problems, []);
     await page.close();

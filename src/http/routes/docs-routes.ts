@@ -44,13 +44,15 @@ const PAGE = `<!doctype html>
 /** GET /openapi.json and the interactive reference at /docs. */
 export function docsRoutes(version: string): Router {
   const router = Router();
-  // Serialised once: the document never changes while the process runs.
-  const document = JSON.stringify(openApiDocument(version));
+  // Built and serialised once, on first use: it never changes while the process runs, and a process that
+  // is never asked for it does not spend start-up time on it.
+  let document: string | undefined;
   const assets = getAbsoluteFSPath();
 
   router
     .route('/openapi.json')
     .get((_req, res) => {
+      document ??= JSON.stringify(openApiDocument(version));
       res.type('application/json').send(document);
     })
     .all(methodNotAllowed);
