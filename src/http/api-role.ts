@@ -18,7 +18,6 @@ import type { Express } from 'express';
 import type { Logger } from '../observability/logger.ts';
 import { createApp } from './app.ts';
 import { EventStreams } from './event-streams.ts';
-import { bullBoard } from './bull-board.ts';
 import { boundPort, closeServer, listen } from './server.ts';
 
 /** Inline Wasm travels in one MQTT message; 10 MiB matches the upstream proplet's packet limit. */
@@ -44,10 +43,10 @@ const EVENTS = {
 };
 
 /** The api role's Express app over the process's resources, without listening; close() after use. */
-export function createApiApp(
+export async function createApiApp(
   resources: Resources,
   log: Logger,
-): { app: Express; close: () => Promise<void> } {
+): Promise<{ app: Express; close: () => Promise<void> }> {
   const { config } = resources;
   // Requests fail fast while Redis is away rather than wait for it as workers do (see forRequests).
   const scope = resources.forRequests();
@@ -77,7 +76,8 @@ export function createApiApp(
       },
     },
   );
-  const tasks = resources.taskService(log);
+  // Loaded here, not at the top: processes without the api role need not load Bull Board at all.
+  const { bullBoard } = await import('./bull-board.ts');
   const board = bullBoard(resources.queueConnection, { readOnly: config.bullBoardReadOnly, logger: log });
   const app = createApp({
     tasks,
@@ -109,7 +109,7 @@ export function createApiApp(
     build,
     instanceId: config.mqtt.entityId,
     maxBodyBytes: MAX_BODY_BYTES,
-    queueBoard: board.handler,
+    queueBoard: board,
     logger: log,
   });
   return {
@@ -124,7 +124,7 @@ export function createApiApp(
 export async function startApi(resources: Resources): Promise<RoleHandle & { port: number }> {
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
-  const { app, close } = createApiApp(resources, log);
+  const { app, close } = await createApiApp(resources, log);
   const server = await listen(app, config.http.host, config.http.port, config.httpWriteTimeoutMs);
   const port = boundPort(server);
   log.info({ host: config.http.host, port }, 'HTTP API listening');

@@ -10,7 +10,6 @@ import type { InvocationService } from '../services/invocation-service.ts';
 import type { TaskService } from '../services/task-service.ts';
 import type { WorkflowService } from '../services/workflow-service.ts';
 import type { TaskCountService } from '../services/task-count-service.ts';
-import { BULL_BOARD_PATH } from './bull-board.ts';
 import { errorHandler, notFound } from './errors.ts';
 import type { EventStreams } from './event-streams.ts';
 import { requestLog } from './request-log.ts';
@@ -46,8 +45,8 @@ export interface AppDependencies {
   /** Reported as `instance_id` by /health, as upstream does with its entity id. */
   instanceId: string;
   maxBodyBytes: number;
-  /** Bull Board (src/http/bull-board.ts), served at /admin/queues; without it, not served. */
-  queueBoard?: RequestHandler;
+  /** Bull Board (src/http/bull-board.ts) and where it is served; without it, not served. */
+  queueBoard?: { path: string; handler: RequestHandler };
   logger: Logger;
 }
 
@@ -68,7 +67,7 @@ export function createApp(deps: AppDependencies): Express {
   if (deps.prometheus) app.use(prometheusRoutes(deps.prometheus));
   // GET /openapi.json and its reference page at /docs.
   app.use(docsRoutes(deps.build.version));
-  if (deps.queueBoard) app.use(BULL_BOARD_PATH, deps.queueBoard);
+  if (deps.queueBoard) app.use(deps.queueBoard.path, deps.queueBoard.handler);
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

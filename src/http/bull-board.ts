@@ -9,6 +9,8 @@ import { createQueue, type QueueConnection } from '../queue/queue-connection.ts'
 export const BULL_BOARD_PATH = '/admin/queues';
 
 export interface QueueBoard {
+  /** Where the api serves it. */
+  path: string;
   handler: RequestHandler;
   /** Closes the board's queues (not the connection they share, on Redis). */
   close(): Promise<void>;
@@ -58,6 +60,7 @@ export function bullBoard(
   // Bull Board mounts an Express app of its own, which would announce itself as the main app does not.
   board.disable('x-powered-by');
   return {
+    path: BULL_BOARD_PATH,
     handler: board,
     close: async () => {
       await Promise.all(queues.map((queue) => queue.close()));

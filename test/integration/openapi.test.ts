@@ -70,7 +70,7 @@ const requestSchema = (method: string, path: string): Schema =>
 
 describe('the routes served and the operations documented', () => {
   it('documents every route Express serves, and serves every operation documented', async () => {
-    const api = createApiApp(harness.manager.resources, harness.manager.resources.logger);
+    const api = await createApiApp(harness.manager.resources, harness.manager.resources.logger);
     const { routes, mounts } = servedRoutes(api.app);
     await api.close();
     const isPage = (path: string) => PAGES.some((page) => path === page || path.startsWith(`${page}/`));
