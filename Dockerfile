@@ -24,5 +24,7 @@ EXPOSE 7070 7071
 # No HEALTHCHECK here: only the api role serves /health, so compose sets it per service.
 # node itself is PID 1 and gets Docker's SIGTERM, so the graceful shutdown runs: `npx tsx` would put npm and
 # sh in between, and npm exits on SIGTERM without passing it on, so the manager would be SIGKILLed instead.
-# Roles go as extra arguments, e.g. `docker run <image> node --import tsx src/main.ts scheduler`; none means all.
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# The preload starts OpenTelemetry before the application loads, and only when MANAGER_OTEL_URL is set.
+# Roles go as extra arguments, e.g. `docker run <image> node --import tsx --import
+# ./src/observability/tracing-preload.ts src/main.ts scheduler`; none means all.
+CMD ["node", "--import", "tsx", "--import", "./src/observability/tracing-preload.ts", "src/main.ts"]

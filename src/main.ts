@@ -1,17 +1,12 @@
+import { rolesFromArgs } from './config/command-line.ts';
 import { ConfigError, loadConfig } from './config/config.ts';
-import { isRole } from './config/roles.ts';
 import { startManager } from './manager.ts';
 import { createLogger } from './observability/logger.ts';
+import { tracingHooks } from './observability/tracing-hooks.ts';
 import { startUpBanner } from './start-up-banner.ts';
 
-/** `tsx src/main.ts [role…]`: roles on the command line take precedence over MANAGER_ROLES. */
-function rolesFromArgs(args: string[]): string | undefined {
-  if (args.length === 0) return undefined;
-  for (const arg of args) {
-    if (arg !== 'all' && !isRole(arg)) throw new ConfigError(`unknown role '${arg}' on the command line`);
-  }
-  return args.join(',');
-}
+/** The longest wait for the collector at exit, within MANAGER_SHUTDOWN_TIMEOUT. */
+const SPAN_FLUSH_MS = 5_000;
 
 async function main(): Promise<void> {
   let config;
@@ -25,6 +20,11 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel, { instance: config.instanceId }, { pretty: config.logPretty });
+  const tracing = tracingHooks();
+  if (config.tracing && !tracing)
+    logger.warn(
+      'MANAGER_OTEL_URL is set but tracing is off: start with --import ./src/observability/tracing-preload.ts, as npm start does',
+    );
   const manager = await startManager(config, logger);
   // For people; the logs carry the same facts as JSON.
   process.stderr.write(startUpBanner(manager));
@@ -37,18 +37,28 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
+    const startedAt = Date.now();
     const deadline = setTimeout(() => {
       logger.error('shutdown deadline passed: exiting');
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
+    // Last, so the spans of the shutdown itself go too; bounded, so a collector that is away costs seconds.
+    const flushSpans = async () => {
+      if (!tracing) return;
+      const left = config.shutdownTimeoutMs - (Date.now() - startedAt);
+      if (!(await tracing.shutdown(Math.max(0, Math.min(SPAN_FLUSH_MS, left)))))
+        logger.warn('not every span reached the collector before the exit');
+    };
     manager.stop().then(
-      () => {
+      async () => {
+        await flushSpans();
         logger.info('stopped');
         process.exit(0);
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
+        await flushSpans();
         process.exit(1);
       },
     );

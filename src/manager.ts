@@ -10,6 +10,7 @@ import { startStandIns, usesPostgres, type StandIns } from './embedded/stand-ins
 import { startApi } from './http/api-role.ts';
 import type { Logger } from './observability/logger.ts';
 import { serveProcessMetrics, type PrometheusServer } from './observability/prometheus-server.ts';
+import { tracingHooks } from './observability/tracing-hooks.ts';
 import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
 import type { Proplet } from './proplet/proplet.ts';
 import { Resources } from './resources.ts';
@@ -63,7 +64,7 @@ export async function startManager(configured: Config, logger: Logger): Promise<
       throw error;
     }
   }
-  const resources = new Resources(config, logger);
+  const resources = new Resources(config, logger, tracingHooks());
   const running = new Map<Role, RoleHandle>();
   let apiPort: number | undefined;
 

@@ -19,6 +19,8 @@ import { RunRecovery } from './services/run-recovery.ts';
 import { CommandPublisher } from './mqtt/command-publisher.ts';
 import { closeClient, connectPublisher, waitConnected, type MqttSettings } from './mqtt/client.ts';
 import type { Logger } from './observability/logger.ts';
+import { NO_MESSAGE_TRACING, type MessageTracing } from './observability/message-tracing.ts';
+import type { TracingHooks } from './observability/tracing-hooks.ts';
 import { JobQueues } from './queue/job-queues.ts';
 import type { QueueConnection } from './queue/queue-connection.ts';
 import { connectRedis, connectRedisForRequests } from './redis/connection.ts';
@@ -60,9 +62,16 @@ export class Resources {
   constructor(
     readonly config: Config,
     readonly logger: Logger,
+    /** Set when tracing is on in this process (see src/observability/tracing-preload.ts). */
+    private readonly tracing?: TracingHooks,
     /** Set for the resources of forRequests(), which share their parent's Postgres. */
     private readonly parent?: Resources,
   ) {}
+
+  /** Spans around MQTT messages, carrying their trace context; nothing at all with tracing off. */
+  get messageTracing(): MessageTracing {
+    return this.tracing?.messages ?? NO_MESSAGE_TRACING;
+  }
 
   get mqttSettings(): MqttSettings {
     return { ...this.config.mqtt, instanceId: this.config.instanceId };
@@ -88,14 +97,16 @@ export class Resources {
    */
   forRequests(): Resources {
     if (this.parent || this.config.queueStore !== 'redis') return this;
-    return (this.requestScope ??= new Resources(this.config, this.logger, this));
+    return (this.requestScope ??= new Resources(this.config, this.logger, this.tracing, this));
   }
 
   get queueConnection(): QueueConnection {
     const { config } = this;
+    const telemetry = this.tracing?.queueTelemetry;
     if (config.queueStore === 'redis')
-      return { store: 'redis', redis: this.redis, prefix: config.queuePrefix };
+      return { store: 'redis', redis: this.redis, prefix: config.queuePrefix, telemetry };
     return {
+      telemetry,
       store: 'postgres',
       postgres: {
         ...poolConfig(config.postgres),
@@ -189,7 +200,11 @@ export class Resources {
   get publisher(): CommandPublisher {
     if (!this.commandPublisher) {
       this.publisherClient = connectPublisher(this.mqttSettings, this.logger);
-      this.commandPublisher = new CommandPublisher(this.publisherClient, this.mqttSettings);
+      this.commandPublisher = new CommandPublisher(
+        this.publisherClient,
+        this.mqttSettings,
+        this.messageTracing,
+      );
     }
     return this.commandPublisher;
   }

@@ -8,7 +8,7 @@ import {
   waitConnected,
 } from '../src/mqtt/client.ts';
 import { HeartbeatBatcher } from '../src/mqtt/heartbeat-batcher.ts';
-import { attachRoute, waitUntilDrained } from '../src/mqtt/ingress-session.ts';
+import { attachRoute, waitUntilDrained, type Route } from '../src/mqtt/ingress-session.ts';
 import { MetricsBatcher } from '../src/mqtt/metrics-batcher.ts';
 import { PropletMessageRouter } from '../src/mqtt/proplet-message-router.ts';
 import { channelBase, ingressSubscriptions, legacyIngressSubscription } from '../src/mqtt/topics.ts';
@@ -79,9 +79,16 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     flush: (samples) => resources.queues.enqueue('metrics', 'samples', samples),
     logger,
   });
-  const router = new PropletMessageRouter(base, resources.queues, heartbeats, logger, metrics);
-  const route = (topic: string, payload: Buffer, receivedAt: number) =>
-    router.route(topic, payload, receivedAt);
+  const router = new PropletMessageRouter(
+    base,
+    resources.queues,
+    heartbeats,
+    logger,
+    metrics,
+    resources.messageTracing,
+  );
+  const route: Route = (topic, payload, receivedAt, userProperties) =>
+    router.route(topic, payload, receivedAt, userProperties);
   const slots = resources.ingressSlots(SLOT_LEASE_MS);
   const token = randomUUID();
   let stopping = false;

@@ -82,6 +82,15 @@ export interface Config {
   events: { heartbeatMs: number; retentionMs: number };
   /** Bull Board shows the queues without its actions. */
   bullBoardReadOnly: boolean;
+  /** OpenTelemetry tracing; undefined when MANAGER_OTEL_URL is unset (off). */
+  tracing?: TracingConfig;
+}
+
+export interface TracingConfig {
+  /** Where spans go: the collector's OTLP/HTTP traces endpoint. */
+  tracesUrl: string;
+  /** The share of new traces sampled, from 0 to 1. */
+  ratio: number;
 }
 
 export class ConfigError extends Error {
@@ -180,7 +189,22 @@ export function loadConfig(
     invokeTimeoutMs: e.MANAGER_INVOKE_TIMEOUT,
     events: { heartbeatMs: e.MANAGER_EVENTS_HEARTBEAT, retentionMs: e.MANAGER_EVENTS_RETENTION },
     bullBoardReadOnly: e.MANAGER_BULLBOARD_READONLY,
+    tracing:
+      e.MANAGER_OTEL_URL === undefined
+        ? undefined
+        : { tracesUrl: otlpTracesUrl(e.MANAGER_OTEL_URL), ratio: e.MANAGER_TRACE_RATIO },
   };
+}
+
+/**
+ * A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT takes it (http://jaeger:4318), gets the traces path added; a
+ * URL with a path (http://jaeger:4318/v1/traces, as upstream Propeller's examples write it) is used as it is.
+ */
+export function otlpTracesUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.pathname !== '/' && parsed.pathname !== '') return url;
+  parsed.pathname = '/v1/traces';
+  return parsed.toString();
 }
 
 /** Addresses of stand-ins before they are up; src/embedded replaces them with the real ones. */

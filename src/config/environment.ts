@@ -8,10 +8,12 @@ import {
   optionalDurationMs,
   integerIn,
   flag,
+  httpUrl,
   logLevel,
   mqttQos,
   optionalPort,
   optionalIntegerIn,
+  ratio,
 } from './variable-types.ts';
 
 const roles = z
@@ -129,6 +131,13 @@ export const environmentSchema = z.object({
     .enum(['true', 'false'], { message: 'expected true or false' })
     .default('false')
     .transform((text) => text === 'true'),
+  /**
+   * OTLP over HTTP: a collector's base URL (http://jaeger:4318, to which /v1/traces is added) or its traces
+   * endpoint (any URL with a path). Unset: no tracing, and no OpenTelemetry code is loaded.
+   */
+  MANAGER_OTEL_URL: httpUrl.optional(),
+  /** The share of new traces kept (0 to 1); a trace begun elsewhere keeps its caller's decision. */
+  MANAGER_TRACE_RATIO: ratio(1),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

@@ -75,6 +75,25 @@ export const optionalPort = (fallback: number | 'off') =>
       return value;
     });
 
+/** A fraction from 0 to 1, such as a sampling ratio. */
+export const ratio = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = Number(text);
+      if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+        ctx.addIssue({ code: 'custom', message: `expected a number from 0 to 1, got '${text}'` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+/** An http:// or https:// URL, without a default. */
+export const httpUrl = z.string().refine((text) => /^https?:\/\/[^/\s]+/.test(text) && URL.canParse(text), {
+  message: 'expected an http:// or https:// URL such as http://jaeger:4318',
+});
+
 export const logLevel = z
   .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
   .default('info');

@@ -104,7 +104,8 @@ export function waitConnected(client: MqttClient, timeoutMs: number): Promise<{ 
 
 /**
  * Publishes and waits for the broker's acknowledgement (for QoS 1 and 2), at most `timeoutMs`. When the wait times out,
- * the message may still go out: mqtt.js keeps it and sends it again after a reconnect.
+ * the message may still go out: mqtt.js keeps it and sends it again after a reconnect. `userProperties`
+ * (MQTT 5 only) travel beside the payload, which they leave unchanged.
  */
 export function publishJson(
   client: MqttClient,
@@ -112,6 +113,7 @@ export function publishJson(
   payload: unknown,
   qos: 0 | 1 | 2,
   timeoutMs: number,
+  userProperties?: Record<string, string>,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     if (!client.connected) {
@@ -122,7 +124,8 @@ export function publishJson(
       () => reject(new Error(`MQTT publish on ${topic} not acknowledged within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    client.publish(topic, JSON.stringify(payload), { qos }, (error) => {
+    const options = userProperties ? { qos, properties: { userProperties } } : { qos };
+    client.publish(topic, JSON.stringify(payload), options, (error) => {
       clearTimeout(timer);
       if (error) reject(error);
       else resolve();

@@ -1,10 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../observability/logger.ts';
+import type { UserProperties } from '../observability/message-tracing.ts';
 
 const LONGEST_ENQUEUE_RETRY_MS = 2_000;
 
-export type Route = (topic: string, payload: Buffer, receivedAt: number) => Promise<void>;
+/** `userProperties` are the message's MQTT 5 user properties (a trace context, say); none on MQTT 3.1.1. */
+export type Route = (
+  topic: string,
+  payload: Buffer,
+  receivedAt: number,
+  userProperties?: UserProperties,
+) => Promise<void>;
 
 /** Messages handed over but not yet acknowledged, and when the last one came or went. */
 export interface RouteActivity {
@@ -28,6 +35,7 @@ export function attachRoute(
   client.handleMessage = (packet, done) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const receivedAt = Date.now();
+    const userProperties = packet.properties?.userProperties;
     activity.pending++;
     activity.lastActivityAt = receivedAt;
     const finish = (error?: Error) => {
@@ -38,7 +46,7 @@ export function attachRoute(
     void (async () => {
       for (let delay = 100; ; delay = Math.min(delay * 2, LONGEST_ENQUEUE_RETRY_MS)) {
         try {
-          await route(packet.topic, payload, receivedAt);
+          await route(packet.topic, payload, receivedAt, userProperties);
           finish();
           return;
         } catch (error) {

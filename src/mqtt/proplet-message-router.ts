@@ -1,6 +1,12 @@
 import type { z } from 'zod';
 import { mqttMessagesIn, mqttMessagesRejected } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
+import {
+  NO_MESSAGE_TRACING,
+  type MessageAttributes,
+  type MessageTracing,
+  type UserProperties,
+} from '../observability/message-tracing.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import type { HeartbeatBatcher } from './heartbeat-batcher.ts';
 import { replaceNulCharacters } from './nul-characters.ts';
@@ -26,6 +32,15 @@ const SCHEMAS = {
 } as const satisfies Record<PropletTopicKind, z.ZodType>;
 
 /**
+ * Messages handled inside a span: those that concern one task or one proplet's arrival. Heartbeats and
+ * metrics samples come by the thousand and go on in batches; a span each would cost more than it shows.
+ */
+const TRACED: ReadonlySet<PropletTopicKind> = new Set(['create', 'results', 'invokeResults']);
+
+type Annotate = (attributes: MessageAttributes) => void;
+const NOT_TRACED: Annotate = () => undefined;
+
+/**
  * Turns a message on a proplet topic into a queue job. A payload that is not a JSON object or does not match
  * its schema is logged and counted, then dropped: it can never become valid by being retried.
  */
@@ -36,14 +51,33 @@ export class PropletMessageRouter {
     private readonly heartbeats: HeartbeatBatcher,
     private readonly logger: Logger,
     private readonly metrics: MetricsBatcher,
+    private readonly tracing: MessageTracing = NO_MESSAGE_TRACING,
   ) {}
 
-  async route(topic: string, payload: Buffer, receivedAt = Date.now()): Promise<void> {
+  /** `userProperties` may carry the trace of the command this message answers (see MessageTracing). */
+  async route(
+    topic: string,
+    payload: Buffer,
+    receivedAt = Date.now(),
+    userProperties?: UserProperties,
+  ): Promise<void> {
     const kind = propletTopicKind(this.base, topic);
     if (!kind) return;
     const label = PROPLET_TOPICS[kind];
     mqttMessagesIn.inc({ topic: label });
+    if (!TRACED.has(kind)) return this.handle(kind, label, payload, receivedAt, NOT_TRACED);
+    return this.tracing.receive({ topic, name: label, userProperties }, (annotate) =>
+      this.handle(kind, label, payload, receivedAt, annotate),
+    );
+  }
 
+  private async handle(
+    kind: PropletTopicKind,
+    label: string,
+    payload: Buffer,
+    receivedAt: number,
+    annotate: Annotate,
+  ): Promise<void> {
     let json: unknown;
     try {
       json = JSON.parse(payload.toString('utf8'));
@@ -57,6 +91,7 @@ export class PropletMessageRouter {
     switch (kind) {
       case 'create': {
         const data = parsed.data as z.infer<typeof discoveryPayload>;
+        annotate({ propletId: data.proplet_id });
         await this.queues.enqueue('proplet-liveness', 'discovery', {
           propletId: data.proplet_id,
           metadata: compactMetadata(data.metadata),
@@ -79,6 +114,7 @@ export class PropletMessageRouter {
       }
       case 'results': {
         const data = parsed.data as z.infer<typeof resultPayload>;
+        annotate({ taskId: data.task_id, propletId: data.proplet_id });
         await this.queues.enqueue('task-results', 'result', {
           taskId: data.task_id,
           propletId: data.proplet_id,
@@ -117,6 +153,7 @@ export class PropletMessageRouter {
       }
       case 'invokeResults': {
         const data = parsed.data as z.infer<typeof invokeResultPayload>;
+        annotate({ taskId: data.task_id, propletId: data.proplet_id });
         await this.queues.enqueue('task-results', 'invoke-result', {
           taskId: data.task_id,
           invocationId: data.invocation_id,

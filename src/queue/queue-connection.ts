@@ -5,15 +5,17 @@ import {
   type PostgresPoolConfig,
   type Processor,
   type QueueOptions,
+  type Telemetry,
   type WorkerOptions,
 } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /**
  * Where BullMQ keeps the queues: Redis, or BullMQ's Postgres backend for deployments without a Redis. The
- * same Queue and Worker code runs on both.
+ * same Queue and Worker code runs on both. With tracing on, `telemetry` gives each job a span and carries
+ * the trace context of whoever added it (in the job's options) to the worker that processes it.
  */
-export type QueueConnection =
+export type QueueConnection = { telemetry?: Telemetry } & (
   | { store: 'redis'; redis: Redis; prefix: string }
   | {
       store: 'postgres';
@@ -23,7 +25,8 @@ export type QueueConnection =
        * this matters only where NOTIFY does not reach them (PGlite behind its socket multiplexer).
        */
       pollSeconds?: number;
-    };
+    }
+);
 
 type SharedOptions = Omit<QueueOptions, 'connection' | 'prefix'>;
 
@@ -32,11 +35,17 @@ type SharedOptions = Omit<QueueOptions, 'connection' | 'prefix'>;
  * both, so they are handled through the Redis-typed classes.
  */
 export function createQueue(name: string, connection: QueueConnection, options: SharedOptions): Queue {
+  const telemetry = telemetryOf(connection);
   if (connection.store === 'redis')
-    return new Queue(name, { ...options, connection: connection.redis, prefix: connection.prefix });
+    return new Queue(name, {
+      ...options,
+      ...telemetry,
+      connection: connection.redis,
+      prefix: connection.prefix,
+    });
   return new Queue(
     name,
-    { ...options, connection: connection.postgres },
+    { ...options, ...telemetry, connection: connection.postgres },
     createPostgresBackend,
   ) as unknown as Queue;
 }
@@ -47,9 +56,11 @@ export function createWorker(
   connection: QueueConnection,
   options: Omit<WorkerOptions, 'connection' | 'prefix'>,
 ): Worker {
+  const telemetry = telemetryOf(connection);
   if (connection.store === 'redis')
     return new Worker(name, processor, {
       ...options,
+      ...telemetry,
       connection: connection.redis,
       prefix: connection.prefix,
     });
@@ -59,11 +70,17 @@ export function createWorker(
     processor,
     {
       ...options,
+      ...telemetry,
       connection: connection.postgres,
       ...(pollSeconds === undefined ? {} : { drainDelay: pollSeconds }),
     },
     pollSeconds === undefined ? createPostgresBackend : pollingBackend(pollSeconds),
   ) as unknown as Worker;
+}
+
+/** Without tracing BullMQ gets no telemetry option at all, so it takes none of its telemetry paths. */
+function telemetryOf(connection: QueueConnection): { telemetry?: Telemetry } {
+  return connection.telemetry ? { telemetry: connection.telemetry } : {};
 }
 
 /**
