@@ -12,9 +12,18 @@ const ROOT = new URL('../..', import.meta.url);
 
 export type ManagerProcess = ChildProcess & { output: () => string };
 
+/** The node arguments of `npm start`: the tracing preload, which loads nothing unless MANAGER_OTEL_URL is set. */
+export const START_ARGS = [
+  '--import',
+  'tsx',
+  '--import',
+  './src/observability/tracing-preload.ts',
+  'src/main.ts',
+];
+
 /** The manager as `npm run start:<role>` runs it, with these roles (all when none) and this environment. */
 export function spawnManager(roles: string[], env: Record<string, string>): ManagerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...roles], {
+  const child = spawn(process.execPath, [...START_ARGS, ...roles], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

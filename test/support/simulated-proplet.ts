@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import {
   invokeMessage,
   startMessage,
@@ -8,7 +8,7 @@ import {
   type StartMessage,
   type StopMessage,
 } from '../../src/mqtt/outbound-payloads.ts';
-import { TEST_MQTT_URL } from './test-database.ts';
+import { TEST_MQTT_PROTOCOL_VERSION, TEST_MQTT_URL } from './test-database.ts';
 import { waitFor } from './wait.ts';
 
 /** What upstream proplets report for a run they were told to stop. */
@@ -51,6 +51,13 @@ export class SimulatedProplet {
    * default, as most tests look only at the stop.
    */
   reportsCancellation = false;
+  /**
+   * Sends the W3C trace context of a start (MQTT 5 user properties) back on its result, as a proplet that
+   * joins the manager's traces does. Set before start(): it connects with MQTT 5 where the broker has it.
+   */
+  echoesTraceContext = false;
+  /** The user properties each start came with, by task id (none over MQTT 3.1.1). */
+  readonly startProperties = new Map<string, Record<string, string | string[]>>();
   /** Runs started and not yet answered (keep-running), by task id. */
   private readonly running = new Set<string>();
   private client?: MqttClient;
@@ -72,6 +79,7 @@ export class SimulatedProplet {
   /** Connects, subscribes to manager commands, announces itself and starts beating. */
   async start(options: { discovery?: boolean; heartbeats?: boolean } = {}): Promise<this> {
     this.client = await mqtt.connectAsync(TEST_MQTT_URL, {
+      ...(this.echoesTraceContext ? { protocolVersion: TEST_MQTT_PROTOCOL_VERSION } : {}),
       clientId: this.id,
       username: this.id,
       clean: true,
@@ -83,7 +91,7 @@ export class SimulatedProplet {
         retain: false,
       },
     });
-    this.client.on('message', (topic, payload) => this.onCommand(topic, payload));
+    this.client.on('message', (topic, payload, packet) => this.onCommand(topic, payload, packet));
     await this.client.subscribeAsync(
       ['start', 'stop', 'invoke'].map((command) => `${this.base}/control/manager/${command}`),
       { qos: 1 },
@@ -125,9 +133,16 @@ export class SimulatedProplet {
     clearInterval(this.heartbeat);
   }
 
-  async publish(suffix: string, payload: unknown): Promise<void> {
+  async publish(
+    suffix: string,
+    payload: unknown,
+    userProperties?: Record<string, string | string[]>,
+  ): Promise<void> {
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
-    await this.client!.publishAsync(`${this.base}/${suffix}`, body, { qos: 1 });
+    await this.client!.publishAsync(`${this.base}/${suffix}`, body, {
+      qos: 1,
+      ...(userProperties ? { properties: { userProperties } } : {}),
+    });
   }
 
   async publishResult(
@@ -136,7 +151,17 @@ export class SimulatedProplet {
     error: string | null = null,
     propletId = this.id,
   ): Promise<void> {
-    await this.publish('control/proplet/results', { task_id: taskId, proplet_id: propletId, results, error });
+    const started = this.echoesTraceContext ? this.startProperties.get(taskId) : undefined;
+    const echoed = started
+      ? Object.fromEntries(
+          Object.entries(started).filter(([name]) => name === 'traceparent' || name === 'tracestate'),
+        )
+      : undefined;
+    await this.publish(
+      'control/proplet/results',
+      { task_id: taskId, proplet_id: propletId, results, error },
+      echoed,
+    );
   }
 
   async waitForStart(taskId: string, timeoutMs = 10_000): Promise<StartMessage> {
@@ -167,7 +192,7 @@ export class SimulatedProplet {
     await this.client?.endAsync();
   }
 
-  private onCommand(topic: string, payload: Buffer): void {
+  private onCommand(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const json: unknown = JSON.parse(payload.toString());
     if (topic.endsWith('/control/manager/stop')) {
       const stop = stopMessage.parse(json);
@@ -198,6 +223,8 @@ export class SimulatedProplet {
     const start = startMessage.parse(json);
     if (!start.broadcast && start.proplet_id !== undefined && start.proplet_id !== this.id) return;
     this.starts.push(start);
+    const userProperties = packet.properties?.userProperties;
+    if (userProperties) this.startProperties.set(start.id, userProperties);
     const answer = this.behaviour(start);
     if (answer === 'keep-running') {
       this.running.add(start.id);
