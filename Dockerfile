@@ -26,5 +26,5 @@ EXPOSE 7070 7071
 # sh in between, and npm exits on SIGTERM without passing it on, so the manager would be SIGKILLed instead.
 # The preload starts OpenTelemetry before the application loads, and only when MANAGER_OTEL_URL is set.
 # Roles go as extra arguments, e.g. `docker run <image> node --import tsx --import
-# ./src/observability/tracing-preload.ts src/main.ts scheduler`; none means all.
-CMD ["node", "--import", "tsx", "--import", "./src/observability/tracing-preload.ts", "src/main.ts"]
+# ./src/observability/tracing-preload.mjs src/main.ts scheduler`; none means all.
+CMD ["node", "--import", "tsx", "--import", "./src/observability/tracing-preload.mjs", "src/main.ts"]

@@ -9,7 +9,7 @@ const CLOCK_TICKS = 100;
  */
 export function spawnManager(env: Record<string, string>): ChildProcess {
   const nodeArgs = (process.env.BENCH_MANAGER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const start = ['--import', 'tsx', '--import', './src/observability/tracing-preload.ts', 'src/main.ts'];
+  const start = ['--import', 'tsx', '--import', './src/observability/tracing-preload.mjs', 'src/main.ts'];
   return spawn(process.execPath, [...nodeArgs, ...start], {
     cwd: new URL('..', import.meta.url),
     env: { ...process.env, ...env },

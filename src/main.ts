@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const tracing = tracingHooks();
   if (config.tracing && !tracing)
     logger.warn(
-      'MANAGER_OTEL_URL is set but tracing is off: start with --import ./src/observability/tracing-preload.ts, as npm start does',
+      'MANAGER_OTEL_URL is set but tracing is off: start with --import ./src/observability/tracing-preload.mjs, as npm start does',
     );
   const manager = await startManager(config, logger);
   // For people; the logs carry the same facts as JSON.

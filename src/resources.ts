@@ -62,7 +62,7 @@ export class Resources {
   constructor(
     readonly config: Config,
     readonly logger: Logger,
-    /** Set when tracing is on in this process (see src/observability/tracing-preload.ts). */
+    /** Set when tracing is on in this process (see src/observability/tracing-preload.mjs). */
     private readonly tracing?: TracingHooks,
     /** Set for the resources of forRequests(), which share their parent's Postgres. */
     private readonly parent?: Resources,

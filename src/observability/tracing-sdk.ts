@@ -29,7 +29,7 @@ let sdk: NodeSDK | undefined;
 /**
  * Starts OpenTelemetry for this process: spans of HTTP requests (and the Express routes serving them),
  * Postgres queries, Redis commands, BullMQ jobs and MQTT messages, sent over OTLP/HTTP (JSON) to the
- * collector. Must run before the application's modules are loaded (see tracing-preload.ts).
+ * collector. Must run before the application's modules are loaded (see tracing-bootstrap.ts).
  */
 export function startTracing(config: Config & { tracing: NonNullable<Config['tracing']> }): void {
   const { version } = buildInfo();

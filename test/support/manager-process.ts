@@ -17,7 +17,7 @@ export const START_ARGS = [
   '--import',
   'tsx',
   '--import',
-  './src/observability/tracing-preload.ts',
+  './src/observability/tracing-preload.mjs',
   'src/main.ts',
 ];
 

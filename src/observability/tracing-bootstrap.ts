@@ -1,10 +1,10 @@
 /**
- * Loaded before the application (`node --import tsx --import ./src/observability/tracing-preload.ts
- * src/main.ts`, as the npm start scripts and the Dockerfile run it). When MANAGER_OTEL_URL is set it
- * registers the import-in-the-middle hook and starts the OpenTelemetry SDK, which must both happen before
- * ioredis, pg or express are imported: instrumentations patch a module as it loads, and an ES module's
- * import of ioredis is seen only through the hook. When the variable is unset it loads nothing more, so
- * tracing costs nothing. A configuration that does not parse starts no tracing either: main then reports it.
+ * Loaded by tracing-preload.mjs, before the application, when MANAGER_OTEL_URL is set: registers the
+ * import-in-the-middle hook and starts the OpenTelemetry SDK, which must both happen before ioredis and
+ * express are imported. Instrumentations patch a module as it loads, and an ES module's import of a
+ * CommonJS package (ioredis, express) is seen only through the hook; the hook wraps those two only, as
+ * wrapping every module would slow the start for nothing (pg and node:http are patched without it). A
+ * configuration that does not parse starts no tracing: main then reports it and exits.
  */
 import { register } from 'node:module';
 import { rolesFromArgs } from '../config/command-line.ts';
