@@ -9,6 +9,7 @@
 import { register } from 'node:module';
 import { rolesFromArgs } from '../config/command-line.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { createLogger } from './logger.ts';
 
 function configuration(): Config | undefined {
   try {
@@ -25,5 +26,6 @@ if (config?.tracing) {
     data: { include: ['ioredis', 'express'] },
   });
   const { startTracing } = await import('./tracing-sdk.ts');
-  startTracing({ ...config, tracing: config.tracing });
+  const logger = createLogger(config.logLevel, { instance: config.instanceId, role: 'tracing' });
+  startTracing({ ...config, tracing: config.tracing }, logger);
 }

@@ -8,6 +8,8 @@ import { NodeSDK, resources, tracing } from '@opentelemetry/sdk-node';
 import { BullMQOtel } from 'bullmq-otel';
 import type { Config } from '../config/config.ts';
 import { buildInfo } from './build-info.ts';
+import type { Logger } from './logger.ts';
+import { logOtelDiagnostics } from './otel-diagnostics.ts';
 import { otelMessageTracing } from './otel-message-tracing.ts';
 import { QuietSampler } from './quiet-sampler.ts';
 import { redisStatement } from './redis-statement.ts';
@@ -31,8 +33,12 @@ let sdk: NodeSDK | undefined;
  * Postgres queries, Redis commands, BullMQ jobs and MQTT messages, sent over OTLP/HTTP (JSON) to the
  * collector. Must run before the application's modules are loaded (see tracing-bootstrap.ts).
  */
-export function startTracing(config: Config & { tracing: NonNullable<Config['tracing']> }): void {
+export function startTracing(
+  config: Config & { tracing: NonNullable<Config['tracing']> },
+  logger: Logger,
+): void {
   const { version } = buildInfo();
+  logOtelDiagnostics(logger);
   sdk = new NodeSDK({
     serviceName: 'propeller-manager',
     resource: resources.resourceFromAttributes({
