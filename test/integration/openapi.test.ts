@@ -22,7 +22,8 @@ const doc: Schema = openApiDocument(buildInfo().version);
 const WASM_BYTES = readFileSync(new URL('../../examples/add.wasm', import.meta.url));
 const WASM = WASM_BYTES.toString('base64');
 /** HTML pages and their assets: served by the api, not part of its API. */
-const PAGES = ['/docs', '/admin/queues'];
+/** Pages for people, not operations: the dashboard, the API reference, Bull Board. */
+const PAGES = ['/', '/docs', '/admin/queues'];
 
 let harness: TestManager;
 let sim: SimulatedProplet;
@@ -297,6 +298,9 @@ describe('responses of every operation, as documented', () => {
         isValid(documented, answer.body, doc),
         `${method} ${path} ${answer.status}: refused by the document`,
       );
+    } else if (spec.text) {
+      assert.ok((answer.headers.get('content-type') ?? '').startsWith(spec.text.mediaType));
+      assert.ok(typeof answer.body === 'string' && answer.body.length > 0);
     } else assert.equal(answer.body, '');
     if (answer.status < 300) exercised.add(`${method} ${path}`);
     return answer;
@@ -308,9 +312,29 @@ describe('responses of every operation, as documented', () => {
       `task in state ${state}`,
     );
 
-  it('health and the document', async () => {
+  it('health, the document and monitoring', async () => {
     await call('get', '/health');
     await call('get', '/openapi.json');
+    assert.match((await call('get', '/metrics')).body, /^propeller_http_requests_total/m);
+    const summary = await call('get', '/dashboard/summary');
+    assert.equal(summary.body.states.length, Object.keys(TaskState).length);
+    assert.equal((await call('get', '/events', {}, { query: '?task_id=not-a-uuid' })).status, 400);
+  });
+
+  it('GET /events answers with a stream of the documented type', async () => {
+    const op = OPERATIONS.find((candidate) => candidate.operationId === 'streamEvents')!;
+    const aborted = new AbortController();
+    const response = await fetch(`${harness.baseUrl}/events`, { signal: aborted.signal });
+    try {
+      assert.equal(response.status, 200);
+      assert.ok(response.headers.get('content-type')?.startsWith(op.responses['200']!.text!.mediaType));
+      // The stream stays open: its first frame is enough.
+      const first = await response.body!.getReader().read();
+      assert.ok(first.value && first.value.length > 0);
+      exercised.add('get /events');
+    } finally {
+      aborted.abort();
+    }
   });
 
   it('a task from creation to its results, and the errors on the way', async () => {

@@ -70,6 +70,7 @@ function response(spec: ResponseSpec): JsonSchema {
     description: spec.description,
     ...(spec.headers ? { headers: spec.headers } : {}),
     ...(spec.body ? { content: { 'application/json': { schema: schemaOf(spec.body, 'output') } } } : {}),
+    ...(spec.text ? { content: { [spec.text.mediaType]: { schema: { type: 'string' } } } } : {}),
   };
 }
 

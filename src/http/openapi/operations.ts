@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createJobBody, createWorkflowBody } from '../schemas/group-input.ts';
 import { anyId, uuidId } from '../schemas/ids.ts';
+import { eventStreamQuery } from '../schemas/event-query.ts';
 import { invokeBody } from '../schemas/invoke-input.ts';
 import * as responses from '../schemas/response-schemas.ts';
 import { createTaskBody, updateTaskBody } from '../schemas/task-input.ts';
@@ -28,6 +29,8 @@ export interface ResponseSpec {
   description: string;
   /** A JSON body; none for 204. */
   body?: z.ZodType;
+  /** A body of text in another format (Prometheus exposition, a server-sent-events stream). */
+  text?: { mediaType: string };
   headers?: Record<string, { description: string; schema: JsonSchema }>;
 }
 
@@ -56,6 +59,8 @@ export const TAGS = {
   workflows: 'Workflows: tasks created together, with dependencies among them',
   jobs: 'Jobs: workflows with an execution mode and a start and stop of their own',
   health: 'Whether this process and the services it depends on answer',
+  monitoring:
+    "What the manager is doing: Prometheus metrics, the stream of task changes, the dashboard's counts",
   documentation: 'This document',
 } as const;
 
@@ -488,6 +493,51 @@ export const OPERATIONS: readonly OperationSpec[] = [
       ...ok('Every dependency answers', responses.healthBody),
       '503': { description: 'A dependency does not answer (named in checks)', body: responses.healthBody },
     },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getPrometheusMetrics',
+    tag: 'monitoring',
+    summary: "This process's series for Prometheus",
+    description: 'The Prometheus text exposition format; the README lists every series.',
+    responses: { '200': { description: 'The series', text: { mediaType: 'text/plain' } } },
+  },
+  {
+    method: 'get',
+    path: '/events',
+    operationId: 'streamEvents',
+    tag: 'monitoring',
+    summary: 'Follow task changes as server-sent events',
+    description:
+      'A stream that stays open: one `task` event per change of a task (created, state, proplet, results; ' +
+      'deleted), `proplet` events when a proplet comes alive or dies, and keep-alive comments. Each event ' +
+      'has an id; a client that reconnects with `Last-Event-ID` (or `last_event_id`) resumes after it.',
+    query: [
+      {
+        name: 'task_id',
+        description: eventStreamQuery.shape.task_id.description ?? '',
+        schema: z.string(),
+      },
+      {
+        name: 'last_event_id',
+        description: eventStreamQuery.shape.last_event_id.description ?? '',
+        schema: z.string(),
+      },
+    ],
+    responses: {
+      '200': { description: 'The stream', text: { mediaType: 'text/event-stream' } },
+      ...refusals([400, 'A task_id that is not a UUID, more than 100 of them, or a bad event id']),
+    },
+  },
+  {
+    method: 'get',
+    path: '/dashboard/summary',
+    operationId: 'getDashboardSummary',
+    tag: 'monitoring',
+    summary: 'How many tasks are in each state',
+    description: 'What the dashboard at / shows; counted at most once a second.',
+    responses: ok('Tasks by state', responses.dashboardSummaryBody),
   },
   {
     method: 'get',

@@ -205,6 +205,18 @@ export const healthBody = z.strictObject({
   checks: z.record(z.string(), z.enum(['pass', 'fail'])).describe('postgres, and redis when there is one'),
 });
 
+/** dashboard-routes.ts: tasks by state, every state listed. */
+export const dashboardSummaryBody = z.strictObject({
+  total: z.number().int().nonnegative(),
+  states: z.array(
+    z.strictObject({
+      state: z.number().int().describe('the numeric state, as tasks carry it'),
+      name: z.string().describe('its name: Pending, Scheduled, Running, …'),
+      count: z.number().int().nonnegative(),
+    }),
+  ),
+});
+
 /** The OpenAPI document itself, in outline. */
 export const openApiBody = z.looseObject({
   openapi: z.string(),
