@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { OPERATIONS } from '../../src/http/openapi/operations.ts';
 import { QUEUE_NAMES } from '../../src/queue/catalog.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { launchBrowser, screenshot } from '../support/browser.ts';
 import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { waitFor } from '../support/wait.ts';
@@ -15,9 +14,8 @@ import { waitFor } from '../support/wait.ts';
 /**
  * The two pages in a real browser (Debian's Chromium, headless) against a running manager: the API
  * reference at /docs and Bull Board at /admin/queues render, with nothing fetched from the network but
- * Bull Board's fonts. Screenshots of both are kept in docs/ for the README.
+ * Bull Board's fonts. Screenshots of both are kept in docs/ for the README (UPDATE_SCREENSHOTS=1 rewrites them).
  */
-const DOCS_DIR = new URL('../../docs/', import.meta.url);
 const WASM = readFileSync(new URL('../../examples/add.wasm', import.meta.url)).toString('base64');
 /** Bull Board's stylesheet links Google Fonts; offline, the page falls back to system fonts. */
 const ALLOWED_ELSEWHERE = new Set(['fonts.googleapis.com', 'fonts.gstatic.com']);
@@ -40,7 +38,6 @@ before(async () => {
   harness = await startTestManager();
   sim = await new SimulatedProplet(harness.config.mqtt).start();
   browser = await launchBrowser();
-  await mkdir(DOCS_DIR, { recursive: true });
   // Some finished work, so that the board has jobs to show.
   for (const inputs of [
     [2, 3],
@@ -98,7 +95,7 @@ describe('the pages in a browser', () => {
     // The tags group the operations.
     for (const tag of ['tasks', 'proplets', 'workflows', 'jobs', 'health'])
       assert.ok(await page.locator(`.opblock-tag[data-tag="${tag}"]`).isVisible(), tag);
-    await page.screenshot({ path: new URL('docs-page.png', DOCS_DIR).pathname });
+    await screenshot(page, 'docs-page.png');
     // Swagger UI resolved every reference: an operation's example body has the fields of its component.
     assert.equal(await page.locator('.errors-wrapper').count(), 0);
     await page.locator('#operations-tasks-createTask .opblock-summary').click();
@@ -121,7 +118,7 @@ describe('the pages in a browser', () => {
       .waitFor({ timeout: 20_000 });
     for (const name of QUEUE_NAMES)
       assert.ok((await page.getByText(name, { exact: true }).count()) >= 2, name);
-    await page.screenshot({ path: new URL('bull-board.png', DOCS_DIR).pathname });
+    await screenshot(page, 'bull-board.png');
 
     // A queue's failed jobs, with the actions of a board that is not read-only.
     await page.goto(`${harness.baseUrl}/admin/queues/queue/task-start?status=failed`);

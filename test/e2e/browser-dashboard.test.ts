@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { launchBrowser, screenshot } from '../support/browser.ts';
 import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const ADD_WASM = fileURLToPath(new URL('examples/add.wasm', ROOT));
-const SCREENSHOT = fileURLToPath(new URL('docs/dashboard.png', ROOT));
 const WASM = Buffer.from('0061736d01000000', 'hex').toString('base64');
 /** User input that would run script if the page inserted it as markup. */
 const HOSTILE_NAME = '<img src=x onerror="window.injected=1">';
@@ -118,8 +116,7 @@ describe('the dashboard in a browser', () => {
       await page.locator(`#proplets tr[data-proplet-id="${lost.id}"] .dead`).waitFor({ timeout: 10_000 });
       assert.equal(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded), true);
 
-      await mkdir(new URL('docs/', ROOT), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      await screenshot(page, 'dashboard.png', { fullPage: true });
     } finally {
       await browser.close();
     }

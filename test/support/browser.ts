@@ -1,7 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium: playwright-core never downloads a browser. */
 export const CHROMIUM = process.env.TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -24,4 +25,25 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** The README's screenshots, rewritten only on request so that a test run leaves the checkout as it was. */
+const SCREENSHOT_DIR =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../../docs/', import.meta.url))
+    : join(tmpdir(), 'propeller-screenshots');
+
+/**
+ * Takes a screenshot of the page as it is now: into docs/ with UPDATE_SCREENSHOTS=1, else into a temporary
+ * directory (rendering it still has to work). Returns where it went.
+ */
+export async function screenshot(
+  page: Page,
+  name: string,
+  options: { fullPage?: boolean } = {},
+): Promise<string> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, name);
+  await page.screenshot({ path, ...options });
+  return path;
 }
