@@ -79,6 +79,8 @@ export class ManagerSystem {
       MANAGER_RECONCILE_INTERVAL: '2s',
       MANAGER_TASK_MAX_RETRIES: '10',
       MANAGER_SHUTDOWN_TIMEOUT: '5s',
+      // Ten processes on one host cannot all serve /metrics on the default port.
+      MANAGER_METRICS_PORT: '0',
     };
   }
 
