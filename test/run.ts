@@ -28,6 +28,9 @@ const logger = createLogger('warn');
  * Redis prefix and MQTT tenant, so they do not meet.
  */
 const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 3);
+
+/** Far beyond the slowest test (a few minutes on a loaded machine), short of a run's whole budget. */
+const TEST_TIMEOUT_MS = 5 * 60_000;
 const say = (line: string) => process.stdout.write(`tests: ${line}\n`);
 
 async function answers(probe: () => Promise<unknown>): Promise<boolean> {
@@ -137,6 +140,8 @@ async function main(chosen: string[]): Promise<number> {
         'tsx',
         '--test',
         `--test-concurrency=${CONCURRENCY}`,
+        // A test that hangs fails with its name after this long instead of holding the run up for good.
+        `--test-timeout=${TEST_TIMEOUT_MS}`,
         '--test-reporter=spec',
         ...(chosen.length > 0 ? chosen : await testFiles()),
       ],
