@@ -138,6 +138,8 @@ async function main(chosen: string[]): Promise<number> {
       [
         '--import',
         'tsx',
+        '--import',
+        './test/support/assert-messages.ts',
         '--test',
         `--test-concurrency=${CONCURRENCY}`,
         // A test that hangs fails with its name after this long instead of holding the run up for good.

@@ -5,7 +5,12 @@ import pg from 'pg';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { registry } from '../../src/observability/metrics.ts';
 import { openEventStream, type EventStreamClient, type StreamFrame } from '../support/event-stream.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  type TestManager,
+  untilPropletAlive,
+} from '../support/manager-harness.ts';
 import { exitCode, managerProcesses } from '../support/manager-process.ts';
 import { SimulatedProplet, type StartBehaviour } from '../support/simulated-proplet.ts';
 import { TEST_REDIS_URL } from '../support/test-database.ts';
@@ -36,10 +41,7 @@ async function aliveProplet(
 ): Promise<SimulatedProplet> {
   const proplet = new SimulatedProplet(topics, behaviour);
   await proplet.start();
-  await waitFor(
-    async () => (await request(baseUrl, 'GET', `/proplets/${proplet.id}`)).body?.alive === true,
-    `proplet ${proplet.id} alive`,
-  );
+  await untilPropletAlive(baseUrl, proplet.id);
   return proplet;
 }
 

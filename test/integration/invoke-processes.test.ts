@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
-import { request } from '../support/manager-harness.ts';
+import { request, untilPropletAlive } from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { waitFor } from '../support/wait.ts';
 import { exitCode, managerProcesses } from '../support/manager-process.ts';
@@ -29,11 +29,7 @@ describe('invoke across processes', () => {
     proplet.invokeBehaviour = (invoke) => ({ results: `sum of ${invoke.inputs.join(',')}` });
     try {
       await proplet.start();
-      await waitFor(
-        async () => (await request(baseUrl, 'GET', `/proplets/${proplet.id}`)).body?.alive,
-        'proplet alive',
-        30_000,
-      );
+      await untilPropletAlive(baseUrl, proplet.id, 30_000);
       const task = (await request(baseUrl, 'POST', '/tasks', { name: 'add', file: WASM, latent: true })).body;
       assert.equal((await request(baseUrl, 'POST', `/tasks/${task.id}/start`)).status, 200);
       await waitFor(

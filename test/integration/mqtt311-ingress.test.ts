@@ -15,7 +15,12 @@ import { ingressClientId, waitConnected } from '../../src/mqtt/client.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Proplet } from '../../src/proplet/proplet.ts';
 import { freePort } from '../support/free-port.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  type TestManager,
+  untilPropletAlive,
+} from '../support/manager-harness.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -120,10 +125,7 @@ before(async () => {
   );
   proplet = new Proplet(config, logger);
   await proplet.start();
-  await waitFor(
-    async () => (await api('GET', `/proplets/${proplet.id}`)).body?.alive === true,
-    'proplet alive',
-  );
+  await untilPropletAlive(harness.baseUrl, proplet.id);
 });
 
 after(async () => {

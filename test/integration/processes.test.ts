@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
-import { request } from '../support/manager-harness.ts';
+import { request, untilPropletAlive } from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { waitFor } from '../support/wait.ts';
 import { exitCode, managerProcesses, spawnManager } from '../support/manager-process.ts';
@@ -26,11 +26,7 @@ describe('manager processes', () => {
     });
     try {
       await proplet.start();
-      await waitFor(
-        async () => (await request(baseUrl, 'GET', `/proplets/${proplet.id}`)).body?.alive,
-        'proplet alive',
-        30_000,
-      );
+      await untilPropletAlive(baseUrl, proplet.id, 30_000);
       const file = Buffer.from('0061736d01000000', 'hex').toString('base64');
       const task = (await request(baseUrl, 'POST', '/tasks', { name: 'hello', file })).body;
       assert.equal((await request(baseUrl, 'POST', `/tasks/${task.id}/start`)).status, 200);

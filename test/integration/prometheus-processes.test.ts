@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { QUEUE_NAMES } from '../../src/queue/catalog.ts';
 import { freePort } from '../support/free-port.ts';
-import { request } from '../support/manager-harness.ts';
+import { request, untilPropletAlive } from '../support/manager-harness.ts';
 import { exitCode, managerProcesses, spawnManager } from '../support/manager-process.ts';
 import { samplesOf, scrape, valueOf } from '../support/prometheus-text.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
@@ -41,11 +41,7 @@ describe('/metrics and logs of an api process and a worker process', () => {
     let taskId: string;
     try {
       await proplet.start();
-      await waitFor(
-        async () => (await request(baseUrl, 'GET', `/proplets/${proplet.id}`)).body?.alive,
-        'proplet alive',
-        30_000,
-      );
+      await untilPropletAlive(baseUrl, proplet.id, 30_000);
       const created = await request(baseUrl, 'POST', '/tasks', { name: 'observed', file: WASM });
       assert.equal(created.status, 201);
       taskId = created.body.id as string;

@@ -4,7 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { QUEUE_NAMES } from '../../src/queue/catalog.ts';
 import { COUNTED_STATES } from '../../src/queue/job-queues.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  type TestManager,
+  untilPropletAlive,
+} from '../support/manager-harness.ts';
 import { samplesOf, scrape, valueOf, type Exposition } from '../support/prometheus-text.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { waitFor } from '../support/wait.ts';
@@ -51,7 +56,7 @@ describe('/metrics of a manager running every role', () => {
       channelId: harness.config.mqtt.channelId,
     });
     await sim.start();
-    await waitFor(async () => (await api('GET', `/proplets/${sim.id}`)).body?.alive, 'proplet alive');
+    await untilPropletAlive(harness.baseUrl, sim.id);
   });
 
   after(async () => {
@@ -161,14 +166,18 @@ describe('/metrics of a manager running every role', () => {
   it('follows a task from start to result: jobs, MQTT, dispatch and end-to-end latency', async () => {
     const before = await metrics();
     await runTask('followed');
-    // The result job completes just after the task shows as completed.
+    // The result job completes just after the task shows as completed; a batch of heartbeats (one every
+    // 200 ms from the simulated proplet) may come after the task too.
+    const moves = (e: Exposition, labels: Record<string, string>) =>
+      valueOf(e, 'propeller_queue_jobs_processed_total', labels) >
+      valueOf(before, 'propeller_queue_jobs_processed_total', labels);
     const after = await waitFor(async () => {
       const e = await metrics();
-      return valueOf(e, 'propeller_queue_jobs_processed_total', { queue: 'task-results', job: 'result' }) >
-        valueOf(before, 'propeller_queue_jobs_processed_total', { queue: 'task-results', job: 'result' })
+      return moves(e, { queue: 'task-results', job: 'result' }) &&
+        moves(e, { queue: 'proplet-liveness', job: 'heartbeats', outcome: 'completed' })
         ? e
         : undefined;
-    }, 'the result job counted');
+    }, 'the result job and a heartbeat batch counted');
     const delta = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
 

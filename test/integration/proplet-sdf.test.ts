@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  type TestManager,
+  untilPropletAlive,
+} from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
-import { waitFor } from '../support/wait.ts';
 
 let harness: TestManager;
 let sim: SimulatedProplet;
@@ -13,7 +17,7 @@ const api = (method: string, path: string) => request(harness.baseUrl, method, p
 before(async () => {
   harness = await startTestManager();
   sim = await new SimulatedProplet(harness.config.mqtt).start();
-  await waitFor(async () => (await api('GET', `/proplets/${sim.id}`)).body?.alive === true, 'proplet alive');
+  await untilPropletAlive(harness.baseUrl, sim.id);
 });
 
 after(async () => {

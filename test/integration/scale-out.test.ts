@@ -7,7 +7,12 @@ import { migrateDatabase } from '../../src/db/migrate.ts';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  type TestManager,
+  untilPropletAlive,
+} from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { testEnvironment } from '../support/test-config.ts';
 import { createTestDatabase } from '../support/test-database.ts';
@@ -94,7 +99,7 @@ describe('an ingress instance that is gone for good', () => {
     const sim = new SimulatedProplet(harness.config.mqtt, () => 'keep-running');
     proplets.push(sim);
     await sim.start();
-    await waitFor(async () => (await api('GET', `/proplets/${sim.id}`)).body?.alive, 'proplet alive');
+    await untilPropletAlive(harness.baseUrl, sim.id);
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       const id = (await api('POST', '/tasks', { name: `t${i}`, file: WASM })).body.id as string;

@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  type TestManager,
+  untilPropletAlive,
+} from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
-import { waitFor } from '../support/wait.ts';
 
 /** The HTTP body limit of the api role (src/http/api-role.ts). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -55,10 +59,7 @@ describe('PUT /tasks/{id}/upload', () => {
       assert.equal(typeof uploaded.body.file, 'string', 'the file is shown redacted');
       assert.notEqual(uploaded.body.file, add.toString('base64'));
 
-      await waitFor(
-        async () => (await api('GET', `/proplets/${proplet.id}`)).body?.alive === true,
-        'proplet alive',
-      );
+      await untilPropletAlive(harness.baseUrl, proplet.id);
       assert.equal((await api('POST', `/tasks/${id}/start`)).status, 200);
       const start = await proplet.waitForStart(id);
       assert.ok(start.file);

@@ -9,6 +9,7 @@ import { deleteKeysWithPrefix } from './redis-cleanup.ts';
 import { TEST_REDIS_URL } from './test-database.ts';
 import { createTestDatabase } from './test-database.ts';
 import { testConfig } from './test-config.ts';
+import { waitFor } from './wait.ts';
 
 export interface TestManager {
   config: Config;
@@ -91,4 +92,17 @@ export async function request(
     headers: response.headers,
     body: text === '' ? undefined : JSON.parse(text),
   };
+}
+
+/** Waits until the api reports the proplet alive: its discovery and a heartbeat have been applied. */
+export async function untilPropletAlive(
+  baseUrl: string,
+  propletId: string,
+  timeoutMs?: number,
+): Promise<void> {
+  await waitFor(
+    async () => (await request(baseUrl, 'GET', `/proplets/${propletId}`)).body?.alive === true,
+    `proplet ${propletId} alive`,
+    timeoutMs,
+  );
 }
