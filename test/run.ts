@@ -139,7 +139,7 @@ async function main(chosen: string[]): Promise<number> {
         '--import',
         'tsx',
         '--import',
-        './test/support/assert-messages.ts',
+        './test/support/assert-messages.mjs',
         '--test',
         `--test-concurrency=${CONCURRENCY}`,
         // A test that hangs fails with its name after this long instead of holding the run up for good.
