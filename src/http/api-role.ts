@@ -20,8 +20,6 @@ import { createApp } from './app.ts';
 import { EventStreams } from './event-streams.ts';
 import { boundPort, closeServer, listen } from './server.ts';
 
-/** Inline Wasm travels in one MQTT message; 10 MiB matches the upstream proplet's packet limit. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Within HealthService's own limit, so a broker that is reconnecting right now can still pass. */
 const BROKER_CHECK_MS = 1_500;
 
@@ -108,7 +106,7 @@ export async function createApiApp(
     prometheus,
     build,
     instanceId: config.mqtt.entityId,
-    maxBodyBytes: MAX_BODY_BYTES,
+    maxBodyBytes: config.httpMaxBodyBytes,
     queueBoard: board,
     logger: log,
   });
