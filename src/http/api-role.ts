@@ -79,8 +79,16 @@ export async function createApiApp(
   const board = bullBoard(resources.queueConnection, { readOnly: config.bullBoardReadOnly, logger: log });
   const app = createApp({
     tasks,
-    workflows: new WorkflowService(scope.groups),
-    jobs: new JobService(scope.groups, scope.tasks, tasks, scope.queues, config.jobExecutionMode, log),
+    workflows: new WorkflowService(scope.groups, scope.startMessageLimit),
+    jobs: new JobService(
+      scope.groups,
+      scope.tasks,
+      tasks,
+      scope.queues,
+      config.jobExecutionMode,
+      log,
+      scope.startMessageLimit,
+    ),
     invocations: new InvocationService(
       scope.tasks,
       scope.liveness,
