@@ -10,9 +10,23 @@
 export const MAX_JSON_DEPTH = 32;
 
 export interface JsonShapeProblem {
+  kind: 'depth' | 'prototype' | 'nul';
   /** Where: the keys and indexes from the top (empty for the value itself). */
   path: Array<string | number>;
   message: string;
+}
+
+/** Keys longer than this are cut in messages: a hostile key must not make a huge answer or log line. */
+const SHOWN_KEY_LENGTH = 100;
+
+/** `tasks.0.name`: where a field is, as messages name it. */
+export function describePath(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((key) => {
+      const text = String(key);
+      return text.length > SHOWN_KEY_LENGTH ? `${text.slice(0, SHOWN_KEY_LENGTH)}…` : text;
+    })
+    .join('.');
 }
 
 interface Visit {
@@ -41,13 +55,14 @@ export function jsonShapeProblem(
   const refuseNul = options.nul === 'refuse';
   const hasNul = (text: string) => refuseNul && text.includes('\u0000');
   if (typeof value === 'string')
-    return hasNul(value) ? { path: [], message: 'must not contain NUL characters' } : undefined;
+    return hasNul(value) ? { kind: 'nul', path: [], message: 'must not contain NUL characters' } : undefined;
   if (!isContainer(value)) return undefined;
   const stack: Visit[] = [{ value, depth: 1, parent: undefined, key: undefined }];
   while (stack.length > 0) {
     const visit = stack.pop()!;
     if (visit.depth > maxDepth)
       return {
+        kind: 'depth',
         path: pathOf(visit),
         message: `nested too deep: at most ${maxDepth} levels of objects and lists`,
       };
@@ -56,13 +71,19 @@ export function jsonShapeProblem(
       : Object.entries(visit.value as Record<string, unknown>);
     for (const [key, item] of entries) {
       if (typeof key === 'string') {
-        if (key === '__proto__') return { path: pathOf(visit, key), message: 'this key is not allowed' };
+        if (key === '__proto__')
+          return { kind: 'prototype', path: pathOf(visit, key), message: 'this key is not allowed' };
         if (key === 'constructor' && isContainer(item) && Object.hasOwn(item, 'prototype'))
-          return { path: pathOf(visit, key), message: 'a constructor with a prototype is not allowed' };
-        if (hasNul(key)) return { path: pathOf(visit, key), message: 'keys must not contain NUL characters' };
+          return {
+            kind: 'prototype',
+            path: pathOf(visit, key),
+            message: 'a constructor with a prototype is not allowed',
+          };
+        if (hasNul(key))
+          return { kind: 'nul', path: pathOf(visit, key), message: 'keys must not contain NUL characters' };
       }
       if (typeof item === 'string' && hasNul(item))
-        return { path: pathOf(visit, key), message: 'must not contain NUL characters' };
+        return { kind: 'nul', path: pathOf(visit, key), message: 'must not contain NUL characters' };
       if (isContainer(item)) stack.push({ value: item, depth: visit.depth + 1, parent: visit, key });
     }
   }

@@ -1,7 +1,6 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { ValidationError } from '../domain/errors.ts';
-import { jsonShapeProblem } from '../domain/json-shape.ts';
-import { describePath } from './schemas/validation.ts';
+import { describePath, jsonShapeProblem } from '../domain/json-shape.ts';
 
 /** Upstream requires JSON bodies to be declared as such; the Go SDK always does. */
 const requireJsonContentType: RequestHandler = (req, _res, next) => {

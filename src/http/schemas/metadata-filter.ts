@@ -1,6 +1,5 @@
 import { ValidationError } from '../../domain/errors.ts';
-import { jsonShapeProblem } from '../../domain/json-shape.ts';
-import { describePath } from './validation.ts';
+import { describePath, jsonShapeProblem } from '../../domain/json-shape.ts';
 
 /** `?metadata={json}`: one URL-encoded JSON object, as upstream accepts it. */
 export function parseMetadataFilter(raw: unknown): Record<string, unknown> | undefined {
