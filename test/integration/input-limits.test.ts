@@ -120,7 +120,7 @@ describe('MANAGER_HTTP_MAX_BODY', () => {
           else controller.close();
         },
       }),
-    } as RequestInit);
+    });
     assert.equal(streamed.status, 413);
     assert.match(((await streamed.json()) as { error: string }).error, tooLarge);
     assert.equal(await taskCount(), before);
