@@ -34,6 +34,8 @@ const MAX_BODY = 256 * 1024;
 const MAX_PACKET = 256 * 1024;
 /** No request of this manager takes long; one that does is a hang. */
 const ANSWER_WITHIN_MS = 15_000;
+/** A run that hangs (a broker that went away, say) fails instead; proportional to the runs asked for. */
+const FUZZ_TIMEOUT = { timeout: 120_000 + RUNS * 100 };
 
 let harness: TestManager;
 let sim: SimulatedProplet;
@@ -510,49 +512,57 @@ describe('fuzzing a running manager', () => {
     };
   });
 
-  it(`answers ${RUNS} malformed HTTP requests in time, never with a 5xx (seed ${SEED})`, async () => {
-    const before = sum(await counter('propeller_http_requests_total'));
-    await fc.assert(fc.asyncProperty(httpCases(), send), { numRuns: RUNS, seed: SEED, endOnFailure: true });
-    const counted = sum(await counter('propeller_http_requests_total')) - before;
-    assert.ok(counted >= answeredByApp, `${counted} requests counted, ${answeredByApp} answered`);
-  });
+  it(
+    `answers ${RUNS} malformed HTTP requests in time, never with a 5xx (seed ${SEED})`,
+    FUZZ_TIMEOUT,
+    async () => {
+      const before = sum(await counter('propeller_http_requests_total'));
+      await fc.assert(fc.asyncProperty(httpCases(), send), { numRuns: RUNS, seed: SEED, endOnFailure: true });
+      const counted = sum(await counter('propeller_http_requests_total')) - before;
+      assert.ok(counted >= answeredByApp, `${counted} requests counted, ${answeredByApp} answered`);
+    },
+  );
 
-  it(`drops and counts ${RUNS} malformed MQTT payloads on every proplet topic (seed ${SEED})`, async () => {
-    const base = channelBase(harness.config.mqtt.tenantId, harness.config.mqtt.channelId);
-    const rejectedBefore = await counter('propeller_mqtt_rejected_payloads_total');
-    const inBefore = sum(await counter('propeller_mqtt_messages_in_total'));
-    /** Answers that may reach an invocation mailbox, no one waiting: the only payloads not counted. */
-    let uncounted = 0;
-    await fc.assert(
-      fc.asyncProperty(mqttCases(), async ({ topic, payload }) => {
-        if (topic === 'invokeResults') uncounted++;
-        await attacker.publishAsync(`${base}/${PROPLET_TOPICS[topic]}`, Buffer.from(payload), { qos: 1 });
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
-    await waitFor(
-      async () => sum(await counter('propeller_mqtt_messages_in_total')) - inBefore >= RUNS,
-      'every payload received',
-      60_000,
-    );
-    const rejected = await waitFor(
-      async () => {
-        const now = await counter('propeller_mqtt_rejected_payloads_total');
-        const moved = sum(now) - sum(rejectedBefore);
-        return moved >= RUNS - uncounted ? now : undefined;
-      },
-      `at least ${RUNS - uncounted} rejections`,
-      60_000,
-    );
-    const reasons = new Set(
-      [...rejected]
-        .filter(([labels, value]) => value > (rejectedBefore.get(labels) ?? 0))
-        .map(([labels]) => (JSON.parse(labels) as { reason: string }).reason),
-    );
-    if (RUNS >= 500)
-      for (const reason of ['not_json', 'too_deep', 'too_large', 'schema', 'bad_id', 'unknown_proplet'])
-        assert.ok(reasons.has(reason), `${reason} among ${[...reasons].join(', ')}`);
-  });
+  it(
+    `drops and counts ${RUNS} malformed MQTT payloads on every proplet topic (seed ${SEED})`,
+    FUZZ_TIMEOUT,
+    async () => {
+      const base = channelBase(harness.config.mqtt.tenantId, harness.config.mqtt.channelId);
+      const rejectedBefore = await counter('propeller_mqtt_rejected_payloads_total');
+      const inBefore = sum(await counter('propeller_mqtt_messages_in_total'));
+      /** Answers that may reach an invocation mailbox, no one waiting: the only payloads not counted. */
+      let uncounted = 0;
+      await fc.assert(
+        fc.asyncProperty(mqttCases(), async ({ topic, payload }) => {
+          if (topic === 'invokeResults') uncounted++;
+          await attacker.publishAsync(`${base}/${PROPLET_TOPICS[topic]}`, Buffer.from(payload), { qos: 1 });
+        }),
+        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+      );
+      await waitFor(
+        async () => sum(await counter('propeller_mqtt_messages_in_total')) - inBefore >= RUNS,
+        'every payload received',
+        60_000,
+      );
+      const rejected = await waitFor(
+        async () => {
+          const now = await counter('propeller_mqtt_rejected_payloads_total');
+          const moved = sum(now) - sum(rejectedBefore);
+          return moved >= RUNS - uncounted ? now : undefined;
+        },
+        `at least ${RUNS - uncounted} rejections`,
+        60_000,
+      );
+      const reasons = new Set(
+        [...rejected]
+          .filter(([labels, value]) => value > (rejectedBefore.get(labels) ?? 0))
+          .map(([labels]) => (JSON.parse(labels) as { reason: string }).reason),
+      );
+      if (RUNS >= 500)
+        for (const reason of ['not_json', 'too_deep', 'too_large', 'schema', 'bad_id', 'unknown_proplet'])
+          assert.ok(reasons.has(reason), `${reason} among ${[...reasons].join(', ')}`);
+    },
+  );
 
   it('still serves afterwards, runs a normal task end to end, and nothing else changed', async () => {
     assert.equal((await api('GET', '/health')).status, 200);
