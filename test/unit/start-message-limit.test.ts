@@ -55,7 +55,7 @@ describe('the size of a start command', () => {
   it('counts the whole PUBLISH packet, as mqtt.js encodes it, trace context included', () => {
     for (const payloadBytes of [0, 10, 127, 16_000, 2_100_000]) {
       const payload = Buffer.alloc(payloadBytes, 'a');
-      const bare = generate({
+      const packet = {
         cmd: 'publish',
         topic: TOPIC,
         payload,
@@ -63,23 +63,14 @@ describe('the size of a start command', () => {
         messageId: 65_535,
         retain: false,
         dup: false,
-      });
+      } as const;
+      const bare = generate(packet);
+      const traceContext = {
+        traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
+        tracestate: 'x'.repeat(512),
+      };
       const traced = generate(
-        {
-          cmd: 'publish',
-          topic: TOPIC,
-          payload,
-          qos: 1,
-          messageId: 65_535,
-          retain: false,
-          dup: false,
-          properties: {
-            userProperties: {
-              traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
-              tracestate: 'x'.repeat(512),
-            },
-          },
-        },
+        { ...packet, properties: { userProperties: traceContext } },
         { protocolVersion: 5 },
       );
       const counted = publishPacketBytes(TOPIC, payloadBytes, TRACE_PROPERTIES_BYTES);
