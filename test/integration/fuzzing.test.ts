@@ -10,7 +10,12 @@ import { uuidId } from '../../src/http/schemas/ids.ts';
 import { OPERATIONS, type OperationSpec } from '../../src/http/openapi/operations.ts';
 import { registry } from '../../src/observability/metrics.ts';
 import { channelBase, PROPLET_TOPICS } from '../../src/mqtt/topics.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  untilPropletAlive,
+  type TestManager,
+} from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { TEST_MQTT_PROTOCOL_VERSION, TEST_MQTT_URL } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
@@ -482,7 +487,7 @@ before(async () => {
   sim = await new SimulatedProplet(harness.config.mqtt, (start) =>
     start.name === 'bystander' ? 'keep-running' : { results: `ran ${start.name}` },
   ).start();
-  await waitFor(async () => (await api('GET', `/proplets/${sim.id}`)).body?.alive, 'the proplet alive');
+  await untilPropletAlive(harness.baseUrl, sim.id);
   attacker = await mqtt.connectAsync(TEST_MQTT_URL, {
     protocolVersion: TEST_MQTT_PROTOCOL_VERSION,
     reconnectPeriod: 0,

@@ -5,7 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { channelBase, MANAGER_TOPICS } from '../../src/mqtt/topics.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  untilPropletAlive,
+  type TestManager,
+} from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { TEST_MQTT_PROTOCOL_VERSION, TEST_MQTT_URL } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
@@ -88,7 +93,7 @@ before(async () => {
     });
   });
   await listener.subscribeAsync(`${channelBase(tenantId, channelId)}/${MANAGER_TOPICS.start}`, { qos: 1 });
-  await waitFor(async () => (await api('GET', `/proplets/${sim.id}`)).body?.alive, 'the proplet alive');
+  await untilPropletAlive(harness.baseUrl, sim.id);
 });
 
 after(async () => {

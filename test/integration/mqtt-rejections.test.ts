@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { registry } from '../../src/observability/metrics.ts';
-import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
+import {
+  request,
+  startTestManager,
+  untilPropletAlive,
+  type TestManager,
+} from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -44,8 +49,7 @@ before(async () => {
   harness = await startTestManager({ MANAGER_PROPLET_MAX_PACKET_SIZE: '64KiB' });
   holder = await new SimulatedProplet(harness.config.mqtt, () => 'keep-running').start();
   other = await new SimulatedProplet(harness.config.mqtt).start();
-  for (const sim of [holder, other])
-    await waitFor(async () => (await api('GET', `/proplets/${sim.id}`)).body?.alive, 'the proplets alive');
+  for (const sim of [holder, other]) await untilPropletAlive(harness.baseUrl, sim.id);
 });
 
 after(async () => {
