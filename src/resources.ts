@@ -30,6 +30,8 @@ import { RedisLivenessStore } from './redis/liveness-store.ts';
 import { RedisStoppedRuns } from './redis/stopped-runs.ts';
 import { CronRegistry } from './services/cron-registry.ts';
 import { TaskService } from './services/task-service.ts';
+import { StartMessageLimit } from './services/start-message-limit.ts';
+import { channelBase, MANAGER_TOPICS } from './mqtt/topics.ts';
 
 /** Connections per queue and per worker on BullMQ's Postgres backend (each owns a pool). */
 const QUEUE_POOL_SIZE = 4;
@@ -162,6 +164,15 @@ export class Resources {
         : new PostgresStoppedRuns(this.postgres.db));
   }
 
+  /** What a task's start command may weigh: MANAGER_PROPLET_MAX_PACKET_SIZE, on this channel's start topic. */
+  get startMessageLimit(): StartMessageLimit {
+    const { tenantId, channelId } = this.config.mqtt;
+    return new StartMessageLimit(
+      this.config.propletMaxPacketBytes,
+      `${channelBase(tenantId, channelId)}/${MANAGER_TOPICS.start}`,
+    );
+  }
+
   /** The task use cases, for the roles that start, stop or create tasks (api, scheduler, results). */
   taskService(logger: Logger): TaskService {
     return new TaskService(
@@ -174,6 +185,7 @@ export class Resources {
       new CronRegistry(this.tasks, this.queues, logger),
       this.runRecovery,
       new AttemptRepository(this.postgres.db),
+      this.startMessageLimit,
     );
   }
 

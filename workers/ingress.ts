@@ -85,6 +85,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     heartbeats,
     logger,
     metrics,
+    config.propletMaxPacketBytes,
     resources.messageTracing,
   );
   const route: Route = (topic, payload, receivedAt, userProperties) =>

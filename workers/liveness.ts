@@ -4,6 +4,7 @@ import type { RoleHandle } from '../src/role.ts';
 import { LostBroadcastShares } from '../src/services/lost-broadcast-shares.ts';
 import { LivenessService } from '../src/services/liveness-service.ts';
 import { MetricsService } from '../src/services/metrics-service.ts';
+import { RejectedPayloads } from '../src/observability/rejected-payloads.ts';
 
 /** How often dead proplets are looked for: a fifth of the alive timeout, between 0.2 and 5 seconds. */
 export function sweepIntervalMs(aliveTimeoutMs: number): number {
@@ -44,7 +45,13 @@ export async function startLiveness(resources: Resources): Promise<RoleHandle> {
     },
     { connection: resources.queueConnection, logger, concurrency: 64 },
   );
-  const metrics = new MetricsService(resources.metrics, config.metrics, logger);
+  const metrics = new MetricsService(
+    resources.metrics,
+    config.metrics,
+    logger,
+    { tasks: resources.tasks, proplets: resources.proplets },
+    new RejectedPayloads(logger),
+  );
   const metricsWorker = startQueueWorker(
     'metrics',
     {

@@ -3,6 +3,7 @@ import type { Resources } from '../src/resources.ts';
 import type { RoleHandle } from '../src/role.ts';
 import { ProgressionService } from '../src/services/progression-service.ts';
 import { ResultService } from '../src/services/result-service.ts';
+import { RejectedPayloads } from '../src/observability/rejected-payloads.ts';
 
 /** How often workflows and jobs waiting with nothing under way are looked at again. */
 const GROUP_SWEEP_EVERY_MS = 30_000;
@@ -16,6 +17,8 @@ export async function startResults(resources: Resources): Promise<RoleHandle> {
     resources.stoppedRuns,
     resources.queues,
     resources.runRecovery,
+    resources.proplets,
+    new RejectedPayloads(logger),
     resources.invocationMailbox,
   );
   const tasks = resources.taskService(logger);

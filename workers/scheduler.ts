@@ -28,6 +28,7 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
     resources.groups,
     resources.queues,
     config.taskTimeoutMs,
+    resources.startMessageLimit,
   );
   const cron = new CronRegistry(resources.tasks, resources.queues, logger);
   const taskService = resources.taskService(logger);

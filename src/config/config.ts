@@ -26,6 +26,8 @@ export interface Config {
   metricsPort: number | undefined;
   /** A response making no progress for this long is cut off; always longer than invokeTimeoutMs. */
   httpWriteTimeoutMs: number;
+  /** A request body beyond this many bytes is refused (413). */
+  httpMaxBodyBytes: number;
   /**
    * What the environment did not name, so an embedded stand-in provides it (src/embedded): PGlite for
    * Postgres, aedes for the broker, a private redis-server for Redis. The addresses below are then filled
@@ -66,6 +68,8 @@ export interface Config {
   queueStore: 'redis' | 'postgres';
   queuePrefix: string;
   propletAliveTimeoutMs: number;
+  /** The largest MQTT packet proplets take: bounds start commands (inline Wasm) and what the ingress reads. */
+  propletMaxPacketBytes: number;
   startTimeoutMs: number;
   /** How long a run may take when its task sets no timeout; undefined: no limit. */
   taskTimeoutMs: number | undefined;
@@ -143,6 +147,7 @@ export function loadConfig(
     http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
     metricsPort: e.MANAGER_METRICS_PORT,
     httpWriteTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
+    httpMaxBodyBytes: e.MANAGER_HTTP_MAX_BODY,
     standIns: {
       postgres: e.MANAGER_POSTGRES_HOST === undefined,
       broker,
@@ -175,6 +180,7 @@ export function loadConfig(
     queueStore: queue.store,
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
+    propletMaxPacketBytes: e.MANAGER_PROPLET_MAX_PACKET_SIZE,
     startTimeoutMs: e.MANAGER_START_TIMEOUT,
     taskTimeoutMs: e.MANAGER_TASK_TIMEOUT,
     retries: {

@@ -4,6 +4,7 @@ import { MAX_RETRIES } from '../domain/retry-policy.ts';
 import { ROLES, isRole, type Role } from './roles.ts';
 import {
   brokerAddress,
+  byteSize,
   durationMs,
   optionalDurationMs,
   integerIn,
@@ -35,6 +36,11 @@ const roles = z
     return new Set<Role>(names.includes('all') ? ROLES : (names as Role[]));
   });
 
+/** The most MQTT allows in one packet (its remaining length is at most 268,435,455 bytes). */
+const MQTT_MAX_PACKET_BYTES = 268_435_455;
+/** A request body is held in memory once read: beyond a gibibyte, a module belongs behind an image_url. */
+const MAX_HTTP_BODY_BYTES = 1_024 ** 3;
+
 const nonEmpty = (fallback: string) => z.string().trim().min(1, 'must not be empty').default(fallback);
 
 /**
@@ -51,6 +57,8 @@ export const environmentSchema = z.object({
   MANAGER_HTTP_PORT: integerIn(7070, 0, 65535),
   /** A response that makes no progress for this long is cut off; must outlast MANAGER_INVOKE_TIMEOUT. */
   MANAGER_HTTP_SERVER_WRITE_TIMEOUT: durationMs('60s'),
+  /** A request body beyond this is refused with 413, before the rest of it is read. */
+  MANAGER_HTTP_MAX_BODY: byteSize('10MiB', 1_024, MAX_HTTP_BODY_BYTES),
   /**
    * Where a process without the api role serves /metrics (the api serves it on its HTTP port): a port, 0
    * for any free one, or off.
@@ -96,6 +104,11 @@ export const environmentSchema = z.object({
       message: 'expected a prefix starting with a Redis Cluster hash tag, such as {propeller}',
     }),
   MANAGER_PROPLET_ALIVE_TIMEOUT: durationMs('25s'),
+  /**
+   * The largest MQTT packet a proplet takes (the Rust proplet's PROPLET_MQTT_MAX_PACKET_SIZE): a task whose
+   * start command would be larger is refused, and proplet messages larger than it are dropped.
+   */
+  MANAGER_PROPLET_MAX_PACKET_SIZE: byteSize('10MiB', 1_024, MQTT_MAX_PACKET_BYTES),
   MANAGER_START_TIMEOUT: durationMs('10m'),
   /** How long a run may take when its task sets no `timeout`; unset: no limit. */
   MANAGER_TASK_TIMEOUT: optionalDurationMs(),

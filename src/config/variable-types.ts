@@ -38,6 +38,54 @@ export const integerIn = (fallback: number, min: number, max: number) =>
 /** An integer whose default depends on other settings: undefined when unset. */
 export const optionalIntegerIn = (min: number, max: number) => integerText(min, max).optional();
 
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1_000,
+  mb: 1_000_000,
+  gb: 1_000_000_000,
+  kib: 1_024,
+  mib: 1_024 ** 2,
+  gib: 1_024 ** 3,
+};
+
+/** Bytes of a size written as a byte count (`1048576`) or with a unit (`512KiB`, `10MiB`, `1GB`); undefined when unreadable. */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) return undefined;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** A size for people: `10 MiB`, `512 KiB`, `1000 bytes` (binary units, when the size is a whole number of them). */
+export function formatByteSize(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1_024 ** 3],
+    ['MiB', 1_024 ** 2],
+    ['KiB', 1_024],
+  ] as const)
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  return `${bytes} bytes`;
+}
+
+/** A size in bytes, from `min` to `max`: a byte count, or a number with a unit such as 512KiB or 10MiB. */
+export const byteSize = (fallback: string, min: number, max: number) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const bytes = parseByteSize(text);
+      if (bytes === undefined || bytes < min || bytes > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a size from ${min} to ${max} bytes, such as 512KiB, 10MiB or 1GiB, got '${text}'`,
+        });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
 /** A broker address, without a default. */
 export const brokerAddress = z
   .string()

@@ -75,6 +75,16 @@ export class PropletRepository {
     return row !== undefined;
   }
 
+  /** Those of `ids` that name a registered proplet. */
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: proplets.id })
+      .from(proplets)
+      .where(inArray(proplets.id, [...ids]));
+    return new Set(rows.map((row) => row.id));
+  }
+
   async findById(id: string): Promise<Proplet | undefined> {
     const [row] = await this.db.select().from(proplets).where(eq(proplets.id, id));
     return row;

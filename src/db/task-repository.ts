@@ -1,4 +1,4 @@
-import { and, count, desc, eq, getTableColumns, isNotNull, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, getTableColumns, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import { FILE_HEAD_BYTES, FILE_TAIL_BYTES, redactFile, redactFromPreview } from '../domain/file-redaction.ts';
 import type { NewTask, Task } from '../domain/task.ts';
 import { TaskState as TaskStateValues, TRANSITIONS, type TaskState } from '../domain/task-state.ts';
@@ -168,6 +168,16 @@ export class TaskRepository {
   async exists(id: string): Promise<boolean> {
     const [row] = await this.db.select({ id: tasks.id }).from(tasks).where(eq(tasks.id, id));
     return row !== undefined;
+  }
+
+  /** Those of `ids` that name a task. */
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(inArray(tasks.id, [...ids]));
+    return new Set(rows.map((row) => row.id));
   }
 
   /** Which run the task is on and where: enough to tell whether a dispatch still stands. */

@@ -20,8 +20,6 @@ import { createApp } from './app.ts';
 import { EventStreams } from './event-streams.ts';
 import { boundPort, closeServer, listen } from './server.ts';
 
-/** Inline Wasm travels in one MQTT message; 10 MiB matches the upstream proplet's packet limit. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Within HealthService's own limit, so a broker that is reconnecting right now can still pass. */
 const BROKER_CHECK_MS = 1_500;
 
@@ -81,8 +79,16 @@ export async function createApiApp(
   const board = bullBoard(resources.queueConnection, { readOnly: config.bullBoardReadOnly, logger: log });
   const app = createApp({
     tasks,
-    workflows: new WorkflowService(scope.groups),
-    jobs: new JobService(scope.groups, scope.tasks, tasks, scope.queues, config.jobExecutionMode, log),
+    workflows: new WorkflowService(scope.groups, scope.startMessageLimit),
+    jobs: new JobService(
+      scope.groups,
+      scope.tasks,
+      tasks,
+      scope.queues,
+      config.jobExecutionMode,
+      log,
+      scope.startMessageLimit,
+    ),
     invocations: new InvocationService(
       scope.tasks,
       scope.liveness,
@@ -108,7 +114,7 @@ export async function createApiApp(
     prometheus,
     build,
     instanceId: config.mqtt.entityId,
-    maxBodyBytes: MAX_BODY_BYTES,
+    maxBodyBytes: config.httpMaxBodyBytes,
     queueBoard: board,
     logger: log,
   });

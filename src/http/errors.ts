@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { formatByteSize } from '../config/variable-types.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { UNAVAILABLE_MESSAGES, unavailableDependency, unavailableReason } from './dependency-errors.ts';
@@ -6,10 +7,16 @@ import { UNAVAILABLE_MESSAGES, unavailableDependency, unavailableReason } from '
 /** Sent with every 503: a dependency restarting is usually back within seconds. */
 const RETRY_AFTER_SECONDS = '5';
 
-/** Errors thrown by Express's body parser carry a status and a type. */
+/** Errors thrown by Express's body parser carry a status and a type (and, for a body too large, the limit). */
 interface BodyParserError {
   status?: number;
   type?: string;
+  limit?: number;
+}
+
+/** The 413 answer, naming the limit and the variable that sets it. */
+export function bodyTooLargeMessage(limitBytes: number): string {
+  return `request body too large: at most ${formatByteSize(limitBytes)} (MANAGER_HTTP_MAX_BODY)`;
 }
 
 function bodyParserMessage(error: BodyParserError): string | undefined {
@@ -17,7 +24,7 @@ function bodyParserMessage(error: BodyParserError): string | undefined {
     case 'entity.parse.failed':
       return 'malformed JSON body';
     case 'entity.too.large':
-      return 'request body too large';
+      return typeof error.limit === 'number' ? bodyTooLargeMessage(error.limit) : 'request body too large';
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return 'unsupported content encoding';

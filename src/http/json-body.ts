@@ -1,5 +1,6 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { ValidationError } from '../domain/errors.ts';
+import { describePath, jsonShapeProblem } from '../domain/json-shape.ts';
 
 /** Upstream requires JSON bodies to be declared as such; the Go SDK always does. */
 const requireJsonContentType: RequestHandler = (req, _res, next) => {
@@ -19,9 +20,25 @@ const requireObject: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** Too deep, a prototype key, a NUL character: refused before any schema or query sees the body. */
+const requireSafeShape: RequestHandler = (req, _res, next) => {
+  const problem = jsonShapeProblem(req.body, { nul: 'refuse' });
+  if (problem) {
+    const field = describePath(problem.path);
+    next(new ValidationError(`invalid JSON body: ${field ? `${field}: ` : ''}${problem.message}`));
+    return;
+  }
+  next();
+};
+
 /** Middleware for routes that take a JSON object body. */
 export function jsonBody(limitBytes: number): RequestHandler[] {
-  return [requireJsonContentType, express.json({ limit: limitBytes, type: () => true }), requireObject];
+  return [
+    requireJsonContentType,
+    express.json({ limit: limitBytes, type: () => true }),
+    requireObject,
+    requireSafeShape,
+  ];
 }
 
 /** Upstream reads a request with no body (none, or Content-Length 0) as an empty one. */

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { answerClientErrorsInJson } from './client-errors.ts';
 
 /**
  * Listens and resolves once bound. `writeTimeoutMs` closes a connection on which a response has made no
@@ -9,6 +10,7 @@ import type { Express } from 'express';
  */
 export function listen(app: Express, host: string, port: number, writeTimeoutMs?: number): Promise<Server> {
   const server = createServer(app);
+  answerClientErrorsInJson(server);
   if (writeTimeoutMs !== undefined) server.setTimeout(writeTimeoutMs);
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,6 +1,7 @@
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { PayloadTooLargeError, ValidationError } from '../domain/errors.ts';
+import { bodyTooLargeMessage } from './errors.ts';
 
 /** Every WebAssembly binary starts with these four bytes, `\0asm`. */
 const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d]);
@@ -20,8 +21,7 @@ export function wasmUploadProblem(filename: string, bytes: Buffer): string | und
 const notMultipart = () =>
   new ValidationError(`invalid upload: expected a multipart/form-data body with a '${UPLOAD_PART}' part`);
 const malformed = () => new ValidationError('invalid upload: malformed multipart body');
-const tooLarge = (maxBytes: number) =>
-  new PayloadTooLargeError(`request body too large: an upload may be at most ${maxBytes} bytes`);
+const tooLarge = (maxBytes: number) => new PayloadTooLargeError(bodyTooLargeMessage(maxBytes));
 
 /**
  * Reads the `file` part of a multipart upload as it streams in, within `maxBytes` of body, and checks it is

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { identifier } from '../domain/identifiers.ts';
 import { parseMetricTimestamp } from './metric-timestamp.ts';
 
-/** Proplet ids are MQTT client ids; bounded so a hostile payload cannot bloat keys and rows. */
-const propletId = z.string().trim().min(1).max(255);
+/** Proplet ids are MQTT client ids: sane identifiers, so a hostile payload cannot bloat keys and rows. */
+const propletId = identifier;
 
 const optionalText = z
   .string()
@@ -116,10 +117,13 @@ export const propletMetricsPayload = z.object({
   ),
 });
 
-/** An invocation's answer (spec §3.3.8); one without a string invocation_id can reach no waiter. */
+/**
+ * An invocation's answer (spec §3.3.8). The manager names tasks and invocations with UUIDs: an answer with
+ * any other invocation_id can reach no waiter.
+ */
 export const invokeResultPayload = z.object({
-  task_id: z.string().min(1).max(255),
-  invocation_id: z.string().min(1).max(255),
+  task_id: z.guid(),
+  invocation_id: z.guid(),
   proplet_id: propletId.optional(),
   results: z.string().nullish(),
   error: z.string().nullish(),

@@ -49,9 +49,28 @@ export type StopMessage = z.infer<typeof stopMessage>;
 const nonEmpty = <T>(value: T | null | undefined, isEmpty: (v: T) => boolean): T | undefined =>
   value === null || value === undefined || isEmpty(value) ? undefined : value;
 
+/** What of a task its start command carries. */
+export type StartedTask = Pick<
+  Task,
+  | 'id'
+  | 'name'
+  | 'state'
+  | 'imageUrl'
+  | 'file'
+  | 'inputs'
+  | 'cliArgs'
+  | 'daemon'
+  | 'latent'
+  | 'env'
+  | 'encrypted'
+  | 'kbsResourcePath'
+  | 'monitoringProfile'
+  | 'halStoragePath'
+>;
+
 /** Builds the start command for one proplet; optional keys are left out when empty, as upstream does. */
 export function buildStartMessage(
-  task: Task,
+  task: StartedTask,
   propletId: string,
   parentResults?: Record<string, unknown>,
 ): StartMessage {
@@ -81,7 +100,7 @@ export function buildStopMessage(taskId: string, propletId: string): StopMessage
 }
 
 /** The start of a broadcast task: no proplet_id, so every proplet runs it (spec §3.3.4, rule 2). */
-export function buildBroadcastStartMessage(task: Task): StartMessage {
+export function buildBroadcastStartMessage(task: StartedTask): StartMessage {
   const { proplet_id: _none, ...message } = buildStartMessage(task, '');
   return { ...message, broadcast: true };
 }
@@ -97,6 +116,29 @@ export function buildBroadcastStopMessage(taskId: string): StopMessage {
  */
 export function buildRedeployMessage(task: Task, propletId: string): StartMessage {
   return { ...buildStartMessage(task, propletId), broadcast: false, daemon: false, latent: true };
+}
+
+/** Standard padded base64 of `bytes` bytes. */
+const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
+
+/**
+ * Bytes of the JSON of a task's start command, for a file of `fileBytes` bytes, without encoding the file
+ * (megabytes of it): its base64 goes between the quotes of an empty `file`, and base64 needs no escaping.
+ * `to` is the proplet it goes to, or broadcast.
+ */
+export function startMessageBytes(
+  task: Omit<StartedTask, 'file'>,
+  fileBytes: number,
+  to: { propletId: string } | 'broadcast',
+  parentResults?: Record<string, unknown>,
+): number {
+  const withoutFile = { ...task, file: null };
+  const message =
+    to === 'broadcast'
+      ? buildBroadcastStartMessage(withoutFile)
+      : buildStartMessage(withoutFile, to.propletId, parentResults);
+  if (fileBytes === 0) return Buffer.byteLength(JSON.stringify(message));
+  return Buffer.byteLength(JSON.stringify({ ...message, file: '' })) + base64Length(fileBytes);
 }
 
 /** The invoke command (spec §3.3.7). */

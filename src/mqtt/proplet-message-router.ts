@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { mqttMessagesIn, mqttMessagesRejected } from '../observability/metrics.ts';
+import { describePath, jsonShapeProblem } from '../domain/json-shape.ts';
+import { mqttMessagesIn } from '../observability/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import {
   NO_MESSAGE_TRACING,
@@ -8,6 +9,7 @@ import {
   type UserProperties,
 } from '../observability/message-tracing.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
+import { RejectedPayloads, shownId, type RejectionReason } from '../observability/rejected-payloads.ts';
 import type { HeartbeatBatcher } from './heartbeat-batcher.ts';
 import { replaceNulCharacters } from './nul-characters.ts';
 import {
@@ -31,6 +33,16 @@ const SCHEMAS = {
   invokeResults: invokeResultPayload,
 } as const satisfies Record<PropletTopicKind, z.ZodType>;
 
+/** Heartbeats, discoveries and metrics samples take a few kilobytes with every optional field set. */
+const SMALL_PAYLOAD_BYTES = 64 * 1024;
+/** What a run produced may fill a proplet's whole MQTT packet. */
+const LARGE_PAYLOADS: ReadonlySet<PropletTopicKind> = new Set(['results', 'invokeResults']);
+/** A string in one of these fields that its schema refuses is an id that is not sane: counted as bad_id. */
+const ID_FIELDS: ReadonlySet<PropertyKey> = new Set(['proplet_id', 'task_id', 'invocation_id']);
+
+/** A payload that passed every check, or why it is dropped. */
+type Parsed = { data: unknown } | { reason: RejectionReason; detail: Record<string, unknown> };
+
 /**
  * Messages handled inside a span: those that concern one task or one proplet's arrival. Heartbeats and
  * metrics samples come by the thousand and go on in batches; a span each would cost more than it shows.
@@ -41,18 +53,25 @@ type Annotate = (attributes: MessageAttributes) => void;
 const NOT_TRACED: Annotate = () => undefined;
 
 /**
- * Turns a message on a proplet topic into a queue job. A payload that is not a JSON object or does not match
- * its schema is logged and counted, then dropped: it can never become valid by being retried.
+ * Turns a message on a proplet topic into a queue job. A payload that is too large, not JSON, nested too
+ * deep, does not match its schema or names an id that is not sane is counted and logged (RejectedPayloads),
+ * then dropped: it can never become valid by being retried.
  */
 export class PropletMessageRouter {
+  private readonly rejected: RejectedPayloads;
+
   constructor(
     private readonly base: string,
     private readonly queues: JobQueues,
     private readonly heartbeats: HeartbeatBatcher,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly metrics: MetricsBatcher,
+    /** MANAGER_PROPLET_MAX_PACKET_SIZE: a proplet sends nothing larger. */
+    private readonly maxPayloadBytes: number,
     private readonly tracing: MessageTracing = NO_MESSAGE_TRACING,
-  ) {}
+  ) {
+    this.rejected = new RejectedPayloads(logger);
+  }
 
   /** `userProperties` may carry the trace of the command this message answers (see MessageTracing). */
   async route(
@@ -78,15 +97,17 @@ export class PropletMessageRouter {
     receivedAt: number,
     annotate: Annotate,
   ): Promise<void> {
-    let json: unknown;
+    let parsed: Parsed;
     try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return this.reject(label, 'not JSON', payload.length);
+      parsed = this.parse(kind, payload);
+    } catch (error) {
+      // No payload may stop the ingress: whatever a check trips over counts as a payload that does not fit.
+      parsed = { reason: 'schema', detail: { problem: (error as Error).message } };
     }
-    const parsed = SCHEMAS[kind].safeParse(replaceNulCharacters(json));
-    if (!parsed.success)
-      return this.reject(label, parsed.error.issues[0]?.message ?? 'schema', payload.length, parsed.error);
+    if ('reason' in parsed) {
+      this.rejected.record(label, parsed.reason, { bytes: payload.length, ...parsed.detail });
+      return;
+    }
 
     switch (kind) {
       case 'create': {
@@ -166,13 +187,40 @@ export class PropletMessageRouter {
     }
   }
 
-  private reject(topic: string, reason: string, bytes: number, detail?: unknown): void {
-    const kind = reason === 'not JSON' ? 'not_json' : 'schema';
-    mqttMessagesRejected.inc({ topic, reason: kind });
-    // The payload itself is not logged: it may be large, or carry what should not reach logs.
-    this.logger.warn(
-      { topic, reason, bytes, detail: detail instanceof Error ? detail.message : undefined },
-      'MQTT payload rejected',
-    );
+  /** The payload checked, cheapest first: its size before it is parsed, its shape before its schema. */
+  private parse(kind: PropletTopicKind, payload: Buffer): Parsed {
+    const limitBytes = LARGE_PAYLOADS.has(kind)
+      ? this.maxPayloadBytes
+      : Math.min(SMALL_PAYLOAD_BYTES, this.maxPayloadBytes);
+    if (payload.length > limitBytes) return { reason: 'too_large', detail: { limitBytes } };
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return { reason: 'not_json', detail: {} };
+    }
+    const shape = jsonShapeProblem(json, { nul: 'allow' });
+    if (shape)
+      return {
+        reason: shape.kind === 'depth' ? 'too_deep' : 'schema',
+        detail: { field: describePath(shape.path), problem: shape.message },
+      };
+    const parsed = SCHEMAS[kind].safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.length === 1 ? issue.path[0] : undefined;
+      const value = field === undefined ? undefined : (json as Record<PropertyKey, unknown>)[field];
+      if (field !== undefined && ID_FIELDS.has(field) && typeof value === 'string')
+        return {
+          reason: 'bad_id',
+          detail: { field: String(field), id: shownId(value), problem: issue?.message },
+        };
+      return {
+        reason: 'schema',
+        detail: { field: describePath(issue?.path ?? []), problem: issue?.message },
+      };
+    }
+    // After the ids were checked: an id with a NUL character in it is no id, whereas a result is kept.
+    return { data: replaceNulCharacters(parsed.data) };
   }
 }

@@ -113,7 +113,7 @@ export const mqttPublishFailures = new Counter({
 
 export const mqttMessagesRejected = new Counter({
   name: 'propeller_mqtt_rejected_payloads_total',
-  help: 'MQTT messages dropped because their payload was not valid JSON or did not match its schema',
+  help: 'MQTT messages from proplet topics dropped, by topic and reason (too_large, not_json, too_deep, schema, bad_id: the ingress; unknown_proplet, unknown_task, not_holder: the workers)',
   labelNames: ['topic', 'reason'] as const,
   registers: [registry],
 });

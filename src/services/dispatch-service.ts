@@ -18,6 +18,7 @@ import type { LivenessStore } from '../coordination/liveness-store.ts';
 import type { GroupRepository } from '../db/group-repository.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import { queueAdvanceOrWarn } from './task-queueing.ts';
+import type { StartMessageLimit } from './start-message-limit.ts';
 
 const FIRST_RETRY_MS = 250;
 const LONGEST_RETRY_MS = 5_000;
@@ -46,7 +47,29 @@ export class DispatchService {
     private readonly queues: JobQueues,
     /** MANAGER_TASK_TIMEOUT: the limit of a run whose task sets none. */
     private readonly taskTimeoutMs?: number,
+    /** Without it, starts are published whatever their size. */
+    private readonly startLimit?: StartMessageLimit,
   ) {}
+
+  /**
+   * A start that no proplet would take (its parents' results made it too large, or the limit was lowered
+   * since the task was created) fails the task now, saying why, rather than being published for nothing.
+   */
+  private async failIfTooLarge(
+    task: Task,
+    job: JobData<'task-start', 'start'>,
+    to: { propletId: string } | 'broadcast',
+    parentResults: Record<string, unknown> | undefined,
+    log: Logger,
+  ): Promise<boolean> {
+    if (!this.startLimit) return false;
+    const fileBytes = task.file?.length ?? task.fileSize;
+    const bytes = this.startLimit.packetBytes(task, fileBytes, to, parentResults);
+    const problem = this.startLimit.tooLarge(bytes, fileBytes);
+    if (!problem) return false;
+    await this.giveUp(job, `no start: ${problem}`, log, 'start refused: too large for a proplet');
+    return true;
+  }
 
   /**
    * Queues the end of the run's time, if it has a limit: the task's own `timeout`, else the default for all
@@ -133,6 +156,9 @@ export class DispatchService {
       return { reason: `${wanted} was not available` };
     }
 
+    // Upstream sends the results of finished parents along; its proplets ignore them, ours may read them.
+    const parentResults = task.dependsOn ? await this.groups.parentResults(task.dependsOn) : undefined;
+    if (await this.failIfTooLarge(task, job, { propletId }, parentResults, log)) return 'dropped';
     const marked = await this.tasks.markDispatched(task.id, job.attempt, propletId, new Date());
     if (marked === 'unknown-proplet') {
       // Alive in Redis but not in Postgres (its database row was deleted): registration must happen again.
@@ -143,8 +169,6 @@ export class DispatchService {
       log.info('start dropped: the task changed state while a proplet was chosen');
       return 'dropped';
     }
-    // Upstream sends the results of finished parents along; its proplets ignore them, ours may read them.
-    const parentResults = task.dependsOn ? await this.groups.parentResults(task.dependsOn) : undefined;
     try {
       await this.publisher.publishStart(
         buildStartMessage({ ...task, state: TaskState.Running }, propletId, parentResults),
@@ -218,6 +242,7 @@ export class DispatchService {
       log.info({ state: task.state }, 'start dropped: the task is no longer scheduled');
       return 'dropped';
     }
+    if (await this.failIfTooLarge(task, job, 'broadcast', undefined, log)) return 'dropped';
     const alive = await this.liveness.aliveIds();
     if (alive.length === 0) return { reason: 'a live proplet was not available' };
     const marked = await this.tasks.markDispatchedToAll(task.id, job.attempt, alive, new Date());
@@ -286,14 +311,19 @@ export class DispatchService {
     log.info({ proplets: job.propletIds }, 'latent task deployed again');
   }
 
-  private async giveUp(job: JobData<'task-start', 'start'>, error: string, log: Logger): Promise<void> {
+  private async giveUp(
+    job: JobData<'task-start', 'start'>,
+    error: string,
+    log: Logger,
+    why = 'start timed out',
+  ): Promise<void> {
     const failed = await this.tasks.finish(job.taskId, TRANSITIONS.giveUpStart.from, {
       state: TRANSITIONS.giveUpStart.to,
       error,
       finishTime: new Date(),
     });
     if (failed) {
-      log.warn({ error }, 'start timed out');
+      log.warn({ error }, why);
       await queueAdvanceOrWarn(this.queues, failed, log);
     }
   }

@@ -7,6 +7,7 @@ import type { TaskRepository } from '../db/task-repository.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobQueues } from '../queue/job-queues.ts';
 import { assembleGroup, type GroupTaskInput } from './group-assembly.ts';
+import type { StartMessageLimit } from './start-message-limit.ts';
 import { queueStart } from './task-queueing.ts';
 import { startProblem, type TaskService } from './task-service.ts';
 
@@ -29,6 +30,7 @@ export class JobService {
     private readonly queues: JobQueues,
     private readonly defaultMode: ExecutionMode,
     private readonly logger: Logger,
+    private readonly startLimit: StartMessageLimit,
   ) {}
 
   async create(input: {
@@ -36,7 +38,7 @@ export class JobService {
     executionMode?: ExecutionMode | undefined;
     tasks: readonly GroupTaskInput[];
   }): Promise<{ jobId: string; tasks: Task[] }> {
-    const { groupId, tasks } = assembleGroup(input.tasks, 'job');
+    const { groupId, tasks } = assembleGroup(input.tasks, 'job', this.startLimit);
     const job = { id: groupId, name: input.name, executionMode: input.executionMode ?? this.defaultMode };
     const created = await this.groups.insert(tasks, job);
     if (created === 'exists')

@@ -11,6 +11,8 @@ import { NotFoundError } from '../domain/errors.ts';
 import { keepNewestPerOwner } from '../domain/metrics-retention.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { MetricsSamples } from '../queue/catalog.ts';
+import { PROPLET_TOPICS } from '../mqtt/topics.ts';
+import type { RejectedPayloads } from '../observability/rejected-payloads.ts';
 
 export interface MetricsBounds {
   retentionMs: number;
@@ -24,12 +26,45 @@ export class MetricsService {
     private readonly metrics: MetricsRepository,
     private readonly bounds: MetricsBounds,
     private readonly logger: Logger,
-    /** Where reads look up the owner first; only the api reads. */
+    /** Where reads look up the owner first, and writes drop samples of unknown ones. */
     private readonly owners?: { tasks: TaskRepository; proplets: PropletRepository },
+    /** Counts the samples dropped for an unknown owner; needed where samples are recorded. */
+    private readonly rejected?: RejectedPayloads,
   ) {}
 
+  /**
+   * Samples of a proplet never registered, or of a task that does not exist, would be served to no one
+   * (both reads answer 404) and, sent under made-up ids, could fill the tables: they are dropped and counted.
+   * One query per owner kind and batch.
+   */
+  private async ofKnownOwners(samples: MetricsSamples): Promise<MetricsSamples> {
+    if (!this.owners) return samples;
+    const propletIds = [...samples.task, ...samples.proplet].map((sample) => sample.propletId);
+    const [proplets, tasks] = await Promise.all([
+      this.owners.proplets.existing([...new Set(propletIds)]),
+      this.owners.tasks.existing([...new Set(samples.task.map((sample) => sample.taskId))]),
+    ]);
+    const drop = (topic: string, reason: 'unknown_proplet' | 'unknown_task', id: string) => {
+      this.rejected?.record(topic, reason, reason === 'unknown_task' ? { taskId: id } : { propletId: id });
+      return false;
+    };
+    return {
+      task: samples.task.filter((sample) =>
+        !proplets.has(sample.propletId)
+          ? drop(PROPLET_TOPICS.taskMetrics, 'unknown_proplet', sample.propletId)
+          : tasks.has(sample.taskId) || drop(PROPLET_TOPICS.taskMetrics, 'unknown_task', sample.taskId),
+      ),
+      proplet: samples.proplet.filter(
+        (sample) =>
+          proplets.has(sample.propletId) ||
+          drop(PROPLET_TOPICS.propletMetrics, 'unknown_proplet', sample.propletId),
+      ),
+    };
+  }
+
   /** Writes one batch, at most the newest `maxSamples` of each owner from it. */
-  async record(samples: MetricsSamples): Promise<void> {
+  async record(batch: MetricsSamples): Promise<void> {
+    const samples = await this.ofKnownOwners(batch);
     const { maxSamples } = this.bounds;
     const task = keepNewestPerOwner(
       samples.task,

@@ -9,6 +9,9 @@ import type { JobQueues } from '../queue/job-queues.ts';
 import { queueAdvance } from './task-queueing.ts';
 import type { InvocationMailbox } from '../coordination/invocation-mailbox.ts';
 import type { RunRecovery } from './run-recovery.ts';
+import type { PropletRepository } from '../db/proplet-repository.ts';
+import { PROPLET_TOPICS } from '../mqtt/topics.ts';
+import type { RejectedPayloads, RejectionReason } from '../observability/rejected-payloads.ts';
 
 /** From the start being accepted to its result applied: what a client waits for. */
 function observeEndToEnd(scheduledAt: Date | null | undefined, failed: boolean): void {
@@ -19,10 +22,17 @@ function observeEndToEnd(scheduledAt: Date | null | undefined, failed: boolean):
   );
 }
 
+/** Why a result changed nothing: a duplicate (not counted: delivery is at least once), or a rejection. */
+interface Ignored {
+  reason: RejectionReason | 'duplicate';
+  why: string;
+}
+
 /**
  * Applies results published by proplets. The transition is conditional (Running, and held by the proplet
  * that sent it), so a duplicate, a late result after a stop, or a result from a proplet that does not hold
- * the task changes nothing.
+ * the task changes nothing. What changes nothing is counted as a rejected payload (unknown_task,
+ * unknown_proplet, not_holder), duplicates aside.
  */
 export class ResultService {
   constructor(
@@ -30,6 +40,8 @@ export class ResultService {
     private readonly stoppedRuns: StoppedRuns,
     private readonly queues: JobQueues,
     private readonly recovery: RunRecovery,
+    private readonly proplets: PropletRepository,
+    private readonly rejected: RejectedPayloads,
     private readonly mailbox?: InvocationMailbox,
   ) {}
 
@@ -46,7 +58,10 @@ export class ResultService {
     }
     if (!result.propletId && (await this.tasks.findSummary(result.taskId))?.broadcast) {
       // A broadcast task is held by many: a report must say whose it is.
-      log.warn({ reason: 'a result for a broadcast task must name its proplet' }, 'result ignored');
+      this.rejected.record(PROPLET_TOPICS.results, 'not_holder', {
+        taskId: result.taskId,
+        why: 'a result for a broadcast task must name its proplet',
+      });
       return;
     }
     if (failed && (await this.retryOnError(result, log))) return;
@@ -71,7 +86,14 @@ export class ResultService {
     if (result.propletId && (await this.applyBroadcastShare(result, result.propletId, log))) return;
     // A stop may have been marked while this result was on its way: this result was that run's report.
     if (result.propletId) await this.stoppedRuns.consume(result.taskId, result.propletId);
-    log.warn({ reason: await this.whyIgnored(result) }, 'result ignored');
+    const ignored = await this.whyIgnored(result);
+    if (ignored.reason === 'duplicate') log.debug({ reason: ignored.why }, 'result ignored');
+    else
+      this.rejected.record(PROPLET_TOPICS.results, ignored.reason, {
+        taskId: result.taskId,
+        propletId: result.propletId,
+        why: ignored.why,
+      });
   }
 
   /** A task that asks for it is run again after its Wasm failed, while it has retries left. */
@@ -119,6 +141,13 @@ export class ResultService {
   /** Hands an invocation's answer to the api process waiting for it, wherever that runs. */
   async deliverInvocation(answer: JobData<'task-results', 'invoke-result'>, logger: Logger): Promise<void> {
     if (!this.mailbox) throw new Error('no invocation mailbox in this process');
+    if (answer.propletId && !(await this.proplets.exists(answer.propletId))) {
+      this.rejected.record(PROPLET_TOPICS.invokeResults, 'unknown_proplet', {
+        taskId: answer.taskId,
+        propletId: answer.propletId,
+      });
+      return;
+    }
     await this.mailbox.deliver(answer.invocationId, {
       results: answer.results,
       error: answer.error,
@@ -130,16 +159,22 @@ export class ResultService {
     );
   }
 
-  private async whyIgnored(result: JobData<'task-results', 'result'>): Promise<string> {
+  private async whyIgnored(result: JobData<'task-results', 'result'>): Promise<Ignored> {
     const task = await this.tasks.findSummary(result.taskId);
-    if (!task) return 'unknown task';
+    if (!task) return { reason: 'unknown_task', why: 'no such task (deleted, or never created)' };
+    if (result.propletId && !(await this.proplets.exists(result.propletId)))
+      return { reason: 'unknown_proplet', why: 'the proplet was never registered' };
     if (isTerminal(task.state)) {
       // Perhaps this job's earlier run applied the result and could not queue what follows it.
       if (groupOf(task)) await queueAdvance(this.queues, task);
-      return 'the task is already finished (duplicate, or it was stopped)';
+      return { reason: 'duplicate', why: 'the task is already finished (duplicate, or it was stopped)' };
     }
-    if (task.state !== TaskState.Running) return 'the task is not running';
-    if (task.broadcast) return `proplet ${result.propletId ?? 'none'} does not hold this broadcast task`;
-    return `the task is held by proplet ${task.propletId ?? 'none'}`;
+    if (task.state !== TaskState.Running) return { reason: 'not_holder', why: 'the task is not running' };
+    if (task.broadcast)
+      return {
+        reason: 'not_holder',
+        why: `proplet ${result.propletId ?? 'none'} does not hold this broadcast task`,
+      };
+    return { reason: 'not_holder', why: `the task is held by proplet ${task.propletId ?? 'none'}` };
   }
 }

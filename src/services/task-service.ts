@@ -17,6 +17,7 @@ import type { RunRecovery } from './run-recovery.ts';
 import type { AttemptRepository } from '../db/attempt-repository.ts';
 import type { RetryReason } from '../db/task-repository.ts';
 import { AttemptOutcome, type TaskAttempt } from '../domain/task-attempt.ts';
+import type { StartMessageLimit } from './start-message-limit.ts';
 
 export const STOPPED_BY_USER = 'stopped by user';
 
@@ -46,6 +47,7 @@ export class TaskService {
     private readonly cron: CronRegistry,
     private readonly recovery: RunRecovery,
     private readonly attemptHistory: AttemptRepository,
+    private readonly startLimit: StartMessageLimit,
   ) {}
 
   /**
@@ -54,6 +56,7 @@ export class TaskService {
    * returned, or not created at all.
    */
   async create(task: NewTask): Promise<Task> {
+    this.startLimit.check(task, task.file?.length ?? 0);
     const group = groupOf(task);
     if (task.dependsOn) {
       if (!group) throw new ValidationError('invalid task: depends_on needs a workflow_id or a job_id');
@@ -99,6 +102,7 @@ export class TaskService {
    * the change applies to its next run.
    */
   async update(id: string, patch: TaskPatch): Promise<Task> {
+    await this.checkStartStillFits(id, patch);
     const touchesSchedule =
       patch.schedule !== undefined || patch.timezone !== undefined || patch.isRecurring !== undefined;
     if (!touchesSchedule) {
@@ -130,6 +134,17 @@ export class TaskService {
       'cron schedule changed',
     );
     return task;
+  }
+
+  /** A change to what the start command carries must leave it small enough for a proplet. */
+  private async checkStartStillFits(id: string, patch: TaskPatch): Promise<void> {
+    const { file, name, inputs, env, cliArgs, imageUrl } = patch;
+    if ([file, name, inputs, env, cliArgs, imageUrl].every((field) => field === undefined)) return;
+    const current = await this.get(id);
+    const changed = Object.fromEntries(
+      Object.entries({ name, inputs, env, cliArgs, imageUrl }).filter(([, v]) => v !== undefined),
+    );
+    this.startLimit.check({ ...current, ...changed }, file?.length ?? current.fileSize);
   }
 
   async delete(id: string): Promise<void> {

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import type { Task } from '../domain/task.ts';
 import type { TaskState } from '../domain/task-state.ts';
 import { assembleGroup, type GroupTaskInput } from './group-assembly.ts';
+import type { StartMessageLimit } from './start-message-limit.ts';
 
 /**
  * Workflows: tasks created together with dependencies among them. Nothing starts on its own: the client
@@ -10,10 +11,13 @@ import { assembleGroup, type GroupTaskInput } from './group-assembly.ts';
  * ProgressionService).
  */
 export class WorkflowService {
-  constructor(private readonly groups: GroupRepository) {}
+  constructor(
+    private readonly groups: GroupRepository,
+    private readonly startLimit: StartMessageLimit,
+  ) {}
 
   async create(inputs: readonly GroupTaskInput[]): Promise<{ workflowId: string; tasks: Task[] }> {
-    const { groupId, tasks } = assembleGroup(inputs, 'workflow');
+    const { groupId, tasks } = assembleGroup(inputs, 'workflow', this.startLimit);
     const created = await this.groups.insert(tasks);
     if (created === 'exists') throw new ConflictError('a task with one of these ids exists already');
     return { workflowId: groupId, tasks: created };

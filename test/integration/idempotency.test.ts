@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { RejectedPayloads } from '../../src/observability/rejected-payloads.ts';
 import { DispatchService } from '../../src/services/dispatch-service.ts';
 import { ResultService } from '../../src/services/result-service.ts';
 import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
@@ -70,6 +71,8 @@ describe('jobs run twice', () => {
       resources.stoppedRuns,
       resources.queues,
       resources.runRecovery,
+      resources.proplets,
+      new RejectedPayloads(logger),
     );
     const job = {
       taskId: id,

@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.ts';
 import { LOCAL_DEFAULTS } from '../../src/config/defaults.ts';
 import { parseDurationMs } from '../../src/config/duration.ts';
+import { formatByteSize, parseByteSize } from '../../src/config/variable-types.ts';
 import { ROLES } from '../../src/config/roles.ts';
 
 const tempDirs: string[] = [];
@@ -363,5 +364,46 @@ describe('loadConfig', () => {
     it('reports an invalid [manager] section', () => {
       assert.throws(() => loadConfig({}, workDir('[manager]\ntenant_id = 42\n')), /config\.toml/);
     });
+  });
+});
+
+describe('sizes: MANAGER_HTTP_MAX_BODY and MANAGER_PROPLET_MAX_PACKET_SIZE', () => {
+  it('reads byte counts and sizes with units, binary and decimal', () => {
+    assert.equal(parseByteSize('1048576'), 1_048_576);
+    assert.equal(parseByteSize('512KiB'), 512 * 1024);
+    assert.equal(parseByteSize('10MiB'), 10 * 1024 * 1024);
+    assert.equal(parseByteSize('1GiB'), 1024 ** 3);
+    assert.equal(parseByteSize('1.5 MiB'), 1.5 * 1024 * 1024);
+    assert.equal(parseByteSize('2mb'), 2_000_000);
+    assert.equal(parseByteSize(' 64kib '), 65_536);
+    for (const text of ['', 'MiB', '10 MiBs', '-1', '1e9', '10 XB', '0x10'])
+      assert.equal(parseByteSize(text), undefined, text);
+  });
+
+  it('says sizes in binary units when they are whole ones', () => {
+    assert.equal(formatByteSize(10 * 1024 * 1024), '10 MiB');
+    assert.equal(formatByteSize(512 * 1024), '512 KiB');
+    assert.equal(formatByteSize(1024 ** 3), '1 GiB');
+    assert.equal(formatByteSize(1000), '1000 bytes');
+  });
+
+  it('defaults both to 10 MiB, and takes other sizes', () => {
+    const defaults = loadConfig({}, workDir());
+    assert.equal(defaults.httpMaxBodyBytes, 10 * 1024 * 1024);
+    assert.equal(defaults.propletMaxPacketBytes, 10 * 1024 * 1024);
+    const set = loadConfig(
+      { MANAGER_HTTP_MAX_BODY: '512KiB', MANAGER_PROPLET_MAX_PACKET_SIZE: '1048576' },
+      workDir(),
+    );
+    assert.equal(set.httpMaxBodyBytes, 512 * 1024);
+    assert.equal(set.propletMaxPacketBytes, 1_048_576);
+  });
+
+  it('stops start-up naming the variable for a size it cannot read or that is out of bounds', () => {
+    for (const value of ['ten megs', '0', '10', '2GiB'])
+      assertConfigError({ MANAGER_HTTP_MAX_BODY: value }, 'MANAGER_HTTP_MAX_BODY');
+    // MQTT packets hold at most 256 MiB.
+    for (const value of ['big', '512', '257MiB'])
+      assertConfigError({ MANAGER_PROPLET_MAX_PACKET_SIZE: value }, 'MANAGER_PROPLET_MAX_PACKET_SIZE');
   });
 });

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../src/observability/logger.ts';
+import type { createLogger } from '../../src/observability/logger.ts';
 import { registry } from '../../src/observability/metrics.ts';
 import { reportJob, type JobOutcome } from '../../src/queue/job-report.ts';
+import { captureLogs } from '../support/log-capture.ts';
 import { parseExposition, valueOf } from '../support/prometheus-text.ts';
 
 /** A logger at debug writing JSON lines into `lines`. */
 function capture(): { lines: Array<Record<string, unknown>>; logger: ReturnType<typeof createLogger> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { lines, logger: createLogger('debug', {}, { destination }).child({ queue: 'task-start' }) };
+  const { lines, logger } = captureLogs('debug');
+  return { lines, logger: logger.child({ queue: 'task-start' }) };
 }
 
 const processed = async (labels: Record<string, string>) =>

@@ -71,7 +71,7 @@ const ERRORS = {
   400: 'Bad input: malformed JSON, a bad field (named in the message), a bad id or query parameter',
   404: 'No such resource',
   409: 'The resource is in a state that does not allow it',
-  413: 'Request body beyond 10 MiB',
+  413: 'Request body beyond MANAGER_HTTP_MAX_BODY (default 10 MiB), or a task whose start command would not fit in a proplet MQTT packet (MANAGER_PROPLET_MAX_PACKET_SIZE): host the module and use image_url',
   502: 'The proplet answered with an error',
   503: 'A service the manager needs (the queue) did not answer; nothing was changed, try again',
   504: 'The proplet did not answer in time',
@@ -227,7 +227,7 @@ export const OPERATIONS: readonly OperationSpec[] = [
       ...ok('The task with its new file', responses.taskBody),
       ...refusals([400, 'Not a .wasm file, no file part, or not a well-formed multipart body'], 404, [
         413,
-        'Upload beyond 10 MiB',
+        'Upload beyond MANAGER_HTTP_MAX_BODY, or a module whose start command would not fit in a proplet MQTT packet',
       ]),
     },
   },

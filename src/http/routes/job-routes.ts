@@ -12,20 +12,20 @@ import { parseOpenPage } from '../schemas/pagination.ts';
 import { toTaskJson } from '../schemas/task-view.ts';
 import { parseOrThrow } from '../schemas/validation.ts';
 
-/** `?status=` as upstream names job states. */
-const STATUSES: Record<string, TaskState> = {
-  pending: TaskState.Pending,
-  running: TaskState.Running,
-  completed: TaskState.Completed,
-  failed: TaskState.Failed,
-};
+/** `?status=` as upstream names job states. A Map: `?status=constructor` must find nothing. */
+const STATUSES = new Map<string, TaskState>([
+  ['pending', TaskState.Pending],
+  ['running', TaskState.Running],
+  ['completed', TaskState.Completed],
+  ['failed', TaskState.Failed],
+]);
 
 function parseStatus(raw: unknown): TaskState | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const state = typeof raw === 'string' ? STATUSES[raw] : undefined;
+  const state = typeof raw === 'string' ? STATUSES.get(raw) : undefined;
   if (state === undefined)
     throw new ValidationError(
-      `invalid query parameters: status must be one of ${Object.keys(STATUSES).join(', ')}`,
+      `invalid query parameters: status must be one of ${[...STATUSES.keys()].join(', ')}`,
     );
   return state;
 }

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { MetricsService } from '../../services/metrics-service.ts';
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
-import { requireNonEmpty } from '../schemas/ids.ts';
+import { requireIdentifier } from '../schemas/ids.ts';
 import { toPropletMetricsJson, toTaskMetricsJson } from '../schemas/metrics-view.ts';
 import { parseOpenPage } from '../schemas/pagination.ts';
 
@@ -17,7 +17,7 @@ export function metricsRoutes(metrics: MetricsService): Router {
     .route('/tasks/:taskId/metrics')
     .get(
       handle(async (req, res) => {
-        const id = requireNonEmpty(req.params.taskId, 'task id');
+        const id = requireIdentifier(req.params.taskId, 'task id');
         const page = parseOpenPage(req.query);
         const { metrics: samples, total } = await metrics.taskMetrics(id, page);
         res.json({ ...page, total, metrics: samples.map(toTaskMetricsJson) });
@@ -29,7 +29,7 @@ export function metricsRoutes(metrics: MetricsService): Router {
     .route('/proplets/:propletId/metrics')
     .get(
       handle(async (req, res) => {
-        const id = requireNonEmpty(req.params.propletId, 'proplet id');
+        const id = requireIdentifier(req.params.propletId, 'proplet id');
         const page = parseOpenPage(req.query);
         const { metrics: samples, total } = await metrics.propletMetrics(id, page);
         res.json({ ...page, total, metrics: samples.map(toPropletMetricsJson) });

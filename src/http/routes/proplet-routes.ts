@@ -3,7 +3,7 @@ import { ValidationError } from '../../domain/errors.ts';
 import type { PropletService, PropletStatus } from '../../services/proplet-service.ts';
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
-import { requireNonEmpty, requireUuid } from '../schemas/ids.ts';
+import { requireIdentifier, requireUuid } from '../schemas/ids.ts';
 import { parseOpenPage } from '../schemas/pagination.ts';
 import { propletSdf } from '../schemas/proplet-sdf.ts';
 import { toPropletJson } from '../schemas/proplet-view.ts';
@@ -57,7 +57,7 @@ export function propletRoutes(proplets: PropletService): Router {
     .route('/:propletId/alive-history')
     .get(
       handle(async (req, res) => {
-        const id = requireNonEmpty(req.params.propletId, 'proplet id');
+        const id = requireIdentifier(req.params.propletId, 'proplet id');
         const page = parseOpenPage(req.query);
         const { history, total } = await proplets.aliveHistory(id, page);
         res.json({ ...page, total, history: history.map((at) => at.toISOString()) });

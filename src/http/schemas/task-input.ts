@@ -3,11 +3,18 @@ import type { TaskPatch } from '../../db/task-repository.ts';
 import { cronProblem, normaliseCron, timezoneProblem } from '../../domain/cron-schedule.ts';
 import type { NewTask } from '../../domain/task.ts';
 import { DEFAULT_PRIORITY } from '../../domain/task-priority.ts';
+import { identifierOrEmpty } from '../../domain/identifiers.ts';
+import { jsonShapeProblem } from '../../domain/json-shape.ts';
 import { monitoringProfileInput } from './monitoring-profile.ts';
 
 import { MAX_RETRIES } from '../../domain/retry-policy.ts';
 
 const METADATA_LIMIT_BYTES = 1024 * 1024;
+/**
+ * Items in a list (inputs, cli_args, depends_on) or entries of env: more than any run needs (a Wasm
+ * function takes at most 1,000 parameters), and a bound on what one task makes every start carry.
+ */
+const MAX_ITEMS = 1_000;
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3_600;
 
 /** `file` arrives as standard, padded base64 (Go's []byte encoding). */
@@ -19,10 +26,19 @@ const base64File = z
   .transform((text) => Buffer.from(text, 'base64'));
 
 /** Upstream clients send inputs as strings; people also send numbers. Both are kept as text. */
-const inputs = z
+export const inputs = z
   .array(z.union([z.string(), z.number().finite().transform(String)]), {
     message: 'must be a list of strings or numbers',
   })
+  .max(MAX_ITEMS, `must have at most ${MAX_ITEMS} items`)
+  .nullish();
+
+/** Environment variables of a run, names to values. */
+export const environment = z
+  .record(z.string().max(255, 'names must be at most 255 characters'), z.string(), {
+    message: 'must map names to string values',
+  })
+  .refine((env) => Object.keys(env).length <= MAX_ITEMS, `must have at most ${MAX_ITEMS} entries`)
   .nullish();
 
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
@@ -64,19 +80,21 @@ const taskFields = z.object({
     .union([z.literal(''), base64File])
     .nullish()
     .describe('The .wasm module inline, as standard padded base64'),
-  cli_args: z.array(z.string()).nullish().describe('Command-line arguments of a WASI command'),
-  inputs: inputs.describe('Arguments of the exported function; numbers are kept as text'),
-  env: z
-    .record(z.string(), z.string(), { message: 'must map names to string values' })
+  cli_args: z
+    .array(z.string())
+    .max(MAX_ITEMS, `must have at most ${MAX_ITEMS} items`)
     .nullish()
-    .describe('Environment variables of the run'),
+    .describe('Command-line arguments of a WASI command'),
+  inputs: inputs.describe('Arguments of the exported function; numbers are kept as text'),
+  env: environment.describe('Environment variables of the run'),
   daemon: z.boolean().nullish().describe('Runs until stopped; no execution timeout applies'),
   latent: z.boolean().nullish().describe('Start deploys the module; POST /tasks/{id}/invoke runs it'),
   encrypted: z.boolean().nullish().describe('image_url points to an encrypted module'),
   kbs_resource_path: text(2048).nullish().describe('Key broker resource that decrypts it'),
-  proplet_id: text(255).nullish().describe('The proplet to run on; waits for it to be alive'),
+  proplet_id: identifierOrEmpty.nullish().describe('The proplet to run on; waits for it to be alive'),
   depends_on: z
     .array(z.guid())
+    .max(MAX_ITEMS, `must have at most ${MAX_ITEMS} items`)
     .nullish()
     .describe('Tasks of the same workflow or job that must finish first'),
   run_if: z
@@ -129,33 +147,19 @@ const taskFields = z.object({
   retry_on_error: z.boolean().nullish().describe('Retry runs whose Wasm reported an error too'),
 });
 
-/** Where a NUL character hides in a JSON value (in a string or a key), if anywhere. */
-function nulPath(value: unknown, path: PropertyKey[] = []): PropertyKey[] | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      const found = nulPath(item, [...path, index]);
-      if (found) return found;
-    }
-  } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const found = key.includes('\u0000') ? [...path, key] : nulPath(item, [...path, key]);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
-
-/** Postgres stores no NUL character in text or JSON; refuse one up front, naming the field. */
-const withoutNulCharacters = z.unknown().superRefine((value, ctx) => {
-  const path = nulPath(value);
-  if (path) ctx.addIssue({ code: 'custom', path, message: 'must not contain NUL characters' });
+/**
+ * Postgres stores no NUL character in text or JSON, and recursive checks (these schemas', JSON.stringify's)
+ * overflow on a value nested deep enough: refuse both up front, naming the field.
+ */
+const withSafeShape = z.unknown().superRefine((value, ctx) => {
+  const problem = jsonShapeProblem(value, { nul: 'refuse' });
+  if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
 });
 
 const emptyToNull = <T>(value: T | '' | null | undefined): T | null =>
   value === undefined || value === null || value === '' ? null : value;
 
-export const createTaskBody = withoutNulCharacters.pipe(
+export const createTaskBody = withSafeShape.pipe(
   taskFields
     .extend({
       name: z
@@ -213,7 +217,7 @@ export const createTaskBody = withoutNulCharacters.pipe(
  * sends a whole task with empty fields does not wipe anything (in particular not a schedule, Decision 2).
  * Clearing a schedule takes an explicit `"schedule": null`.
  */
-export const updateTaskBody = withoutNulCharacters.pipe(
+export const updateTaskBody = withSafeShape.pipe(
   taskFields.transform((body): TaskPatch => {
     const patch: TaskPatch = {};
     if (body.name && body.name.trim() !== '') patch.name = body.name.trim();

@@ -1,11 +1,12 @@
 import type { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
+import { describePath } from '../../domain/json-shape.ts';
 
 /** One readable line naming each offending field, e.g. "invalid request: name: required; priority: …". */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      const field = issue.path.map(String).join('.');
+      const field = describePath(issue.path);
       return field ? `${field}: ${issue.message}` : issue.message;
     })
     .join('; ');
