@@ -53,6 +53,10 @@ export interface RunningManager {
  * process, after migrating the database if they use it.
  */
 export async function startManager(configured: Config, logger: Logger): Promise<RunningManager> {
+  if (configured.mqtt.tls?.rejectUnauthorized === false)
+    logger.warn(
+      "MANAGER_MQTT_TLS_INSECURE_SKIP_VERIFY is true: the broker's certificate is not checked, so whoever sits between the manager and the broker can read and change the traffic, and learn the manager's password",
+    );
   const standIns = await startStandIns(configured, logger);
   let config = standIns.config;
   if (usesPostgres(config) && !config.postgres.sharedSession) {

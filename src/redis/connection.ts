@@ -1,14 +1,28 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/config.ts';
 
 /** A command on the requests' connection unanswered this long: Redis counts as unavailable. */
 const REQUEST_COMMAND_TIMEOUT_MS = 3_000;
 
 /**
+ * A password travels in the URL (redis://:password@host, or user:password@ with Redis ACLs) and rediss://
+ * means TLS, which ioredis verifies against the system's CAs unless the configuration names the CA.
+ */
+function serverOptions(redis: Config['redis']): RedisOptions {
+  return redis.tlsCa === undefined ? {} : { tls: { ca: redis.tlsCa } };
+}
+
+/**
  * One connection per process for queue producers, workers' commands and the liveness store. BullMQ needs
  * `maxRetriesPerRequest: null` so that a Redis restart pauses work instead of failing it.
  */
-export function connectRedis(url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+export function connectRedis(server: Config['redis']): Redis {
+  const redis = new Redis(server.url, {
+    ...serverOptions(server),
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    lazyConnect: false,
+  });
   // Connection errors are retried by ioredis; without a listener they would be thrown as unhandled events.
   redis.on('error', () => undefined);
   return redis;
@@ -22,8 +36,9 @@ export function connectRedis(url: string): Redis {
  * keeps reconnecting, so requests succeed again once Redis is back. Never give it to a BullMQ worker:
  * workers need the connection above.
  */
-export function connectRedisForRequests(url: string): Redis {
-  const redis = new Redis(url, {
+export function connectRedisForRequests(server: Config['redis']): Redis {
+  const redis = new Redis(server.url, {
+    ...serverOptions(server),
     maxRetriesPerRequest: 0,
     commandTimeout: REQUEST_COMMAND_TIMEOUT_MS,
     connectTimeout: 2_000,

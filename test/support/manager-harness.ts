@@ -3,7 +3,7 @@ import { startManager, type RunningManager } from '../../src/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import mqtt from 'mqtt';
 import { Redis } from 'ioredis';
-import { ingressClientId } from '../../src/mqtt/client.ts';
+import { clientOptions, ingressClientId } from '../../src/mqtt/client.ts';
 import { RedisIngressSlots } from '../../src/redis/ingress-slots.ts';
 import { deleteKeysWithPrefix } from './redis-cleanup.ts';
 import { TEST_REDIS_URL } from './test-database.ts';
@@ -27,7 +27,7 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
   return {
     config,
     manager,
-    baseUrl: `http://127.0.0.1:${manager.apiPort ?? 0}`,
+    baseUrl: `${config.http.tls ? 'https' : 'http'}://127.0.0.1:${manager.apiPort ?? 0}`,
     close: async () => {
       // Read from the manager's own store (Redis or Postgres) while it is open.
       const slots = await manager.resources.ingressSlots(1).used();
@@ -46,9 +46,10 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
  */
 export async function discardIngressSessions(config: Config, slots?: number[]): Promise<void> {
   for (const slot of slots ?? (await slotsEverUsed(config))) {
-    // The broker the manager used, which need not be the shared test broker.
+    // The broker the manager used, which need not be the shared test broker, with the manager's login.
+    const settings = { ...config.mqtt, instanceId: config.instanceId };
     const client = await mqtt.connectAsync(config.mqtt.url, {
-      clientId: ingressClientId(config.mqtt.entityId, slot),
+      ...clientOptions(settings, ingressClientId(config.mqtt.entityId, slot)),
       clean: true,
       reconnectPeriod: 0,
     });
