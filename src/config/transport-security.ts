@@ -151,7 +151,7 @@ export function transportSecurity(
 
   const postgresRootCert = certificates('MANAGER_POSTGRES_SSL_ROOT_CERT', e.MANAGER_POSTGRES_SSL_ROOT_CERT);
   if (
-    postgresRootCert !== undefined &&
+    e.MANAGER_POSTGRES_SSL_ROOT_CERT !== undefined &&
     !['require', 'verify-ca', 'verify-full'].includes(e.MANAGER_POSTGRES_SSLMODE)
   )
     problem(
@@ -160,7 +160,7 @@ export function transportSecurity(
     );
 
   const redisCa = certificates('MANAGER_REDIS_TLS_CA_CERT', e.MANAGER_REDIS_TLS_CA_CERT);
-  if (redisCa !== undefined && !e.MANAGER_REDIS_URL?.startsWith('rediss://'))
+  if (e.MANAGER_REDIS_TLS_CA_CERT !== undefined && !e.MANAGER_REDIS_URL?.startsWith('rediss://'))
     problem('MANAGER_REDIS_TLS_CA_CERT', 'is set, but MANAGER_REDIS_URL is not a rediss:// URL');
 
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);

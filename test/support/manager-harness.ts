@@ -1,6 +1,6 @@
 import type { Config } from '../../src/config/config.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import mqtt from 'mqtt';
 import { Redis } from 'ioredis';
 import { clientOptions, ingressClientId } from '../../src/mqtt/client.ts';
@@ -19,11 +19,25 @@ export interface TestManager {
   close(): Promise<void>;
 }
 
-/** The whole manager, every role in this process, against the real Postgres, Redis and Mosquitto. */
-export async function startTestManager(env: Record<string, string> = {}): Promise<TestManager> {
+/**
+ * The whole manager, every role in this process, against the real Postgres, Redis and Mosquitto. When it
+ * cannot start, its database is dropped and the reason thrown. `logger`: where its log goes (a test that
+ * reads it), instead of stdout at MANAGER_LOG_LEVEL.
+ */
+export async function startTestManager(
+  env: Record<string, string> = {},
+  { logger }: { logger?: Logger } = {},
+): Promise<TestManager> {
   const database = await createTestDatabase();
-  const config = testConfig(database, env);
-  const manager = await startManager(config, createLogger(config.logLevel));
+  let config: Config;
+  let manager: RunningManager;
+  try {
+    config = testConfig(database, env);
+    manager = await startManager(config, logger ?? createLogger(config.logLevel));
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
   return {
     config,
     manager,
