@@ -13,9 +13,12 @@ import { serveProcessMetrics, type PrometheusServer } from './observability/prom
 import { tracingHooks } from './observability/tracing-hooks.ts';
 import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
 import type { Proplet } from './proplet/proplet.ts';
+import { checkRedisLogin } from './redis/connection.ts';
 import { Resources } from './resources.ts';
 import type { RoleHandle } from './role.ts';
 
+/** How long start-up waits for Redis to say whether it takes the login; beyond that it is left to retries. */
+const REDIS_CHECK_MS = 5_000;
 /** Consumers start before producers of work, so nothing queued at start-up waits for a worker. */
 const START_ORDER: readonly Role[] = ['liveness', 'results', 'scheduler', 'ingress', 'api'];
 /** Intake closes first, then the workers finish their active jobs. */
@@ -59,14 +62,18 @@ export async function startManager(configured: Config, logger: Logger): Promise<
     );
   const standIns = await startStandIns(configured, logger);
   let config = standIns.config;
-  if (usesPostgres(config) && !config.postgres.sharedSession) {
-    try {
-      if (await isSharedSessionServer(config.postgres))
-        config = { ...config, postgres: { ...config.postgres, sharedSession: true } };
-    } catch (error) {
-      await standIns.close();
-      throw error;
-    }
+  try {
+    if (config.queueStore === 'redis' && !config.standIns.redis)
+      await checkRedisLogin(config.redis, REDIS_CHECK_MS);
+    if (
+      usesPostgres(config) &&
+      !config.postgres.sharedSession &&
+      (await isSharedSessionServer(config.postgres))
+    )
+      config = { ...config, postgres: { ...config.postgres, sharedSession: true } };
+  } catch (error) {
+    await standIns.close();
+    throw error;
   }
   const resources = new Resources(config, logger, tracingHooks());
   const running = new Map<Role, RoleHandle>();
