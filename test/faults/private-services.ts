@@ -150,6 +150,14 @@ export class PrivatePostgres implements PrivateService {
     };
   }
 
+  /** Serves TLS with another certificate and key from now on (new connections; Postgres reloads them). */
+  async useCertificate(cert: string, key: string): Promise<void> {
+    if (!this.options.tls) throw new Error('this Postgres was started without TLS');
+    this.writeOwnFile('server.crt', cert);
+    this.writeOwnFile('server.key', key);
+    await asPostgresUser(join(this.bin, 'pg_ctl'), ['-D', this.dataDir, 'reload']);
+  }
+
   /** A file in its home only the server may read, as Postgres demands of a key. */
   private writeOwnFile(name: string, text: string): void {
     const path = join(this.home, name);

@@ -7,7 +7,7 @@ import { clientOptions, ingressClientId } from '../../src/mqtt/client.ts';
 import { RedisIngressSlots } from '../../src/redis/ingress-slots.ts';
 import { deleteKeysWithPrefix } from './redis-cleanup.ts';
 import { TEST_REDIS_URL } from './test-database.ts';
-import { createTestDatabase } from './test-database.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { testConfig } from './test-config.ts';
 import { waitFor } from './wait.ts';
 
@@ -22,13 +22,14 @@ export interface TestManager {
 /**
  * The whole manager, every role in this process, against the real Postgres, Redis and Mosquitto. When it
  * cannot start, its database is dropped and the reason thrown. `logger`: where its log goes (a test that
- * reads it), instead of stdout at MANAGER_LOG_LEVEL.
+ * reads it), instead of stdout at MANAGER_LOG_LEVEL. `database`: one of the test's own (a private Postgres),
+ * dropped as the one made here would be.
  */
 export async function startTestManager(
   env: Record<string, string> = {},
-  { logger }: { logger?: Logger } = {},
+  { logger, database: given }: { logger?: Logger; database?: TestDatabase } = {},
 ): Promise<TestManager> {
-  const database = await createTestDatabase();
+  const database = given ?? (await createTestDatabase());
   let config: Config;
   let manager: RunningManager;
   try {
