@@ -155,7 +155,7 @@ export function loadConfig(
     logPretty: e.MANAGER_LOG_PRETTY,
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
     embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
-    http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT, tls: security.httpTls },
+    http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT, ...defined('tls', security.httpTls) },
     metricsPort: e.MANAGER_METRICS_PORT,
     httpWriteTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
     httpMaxBodyBytes: e.MANAGER_HTTP_MAX_BODY,
@@ -176,7 +176,7 @@ export function loadConfig(
       apiKey: e.MANAGER_API_KEY ?? toml.api_key ?? LOCAL_DEFAULTS.apiKey,
       timeoutMs: e.MANAGER_MQTT_TIMEOUT,
       shareGroup: e.MANAGER_MQTT_SHARE_GROUP,
-      tls: security.mqttTls,
+      ...defined('tls', security.mqttTls),
     },
     postgres: {
       host: e.MANAGER_POSTGRES_HOST ?? EMBEDDED_PLACEHOLDERS.postgresHost,
@@ -185,14 +185,14 @@ export function loadConfig(
       password: e.MANAGER_POSTGRES_PASS,
       database: e.MANAGER_POSTGRES_DB,
       sslmode: e.MANAGER_POSTGRES_SSLMODE,
-      sslRootCert: security.postgresRootCert,
+      ...defined('sslRootCert', security.postgresRootCert),
       poolSize: e.MANAGER_POSTGRES_POOL_SIZE,
       sharedSession: false,
     },
     redis: {
       url: e.MANAGER_REDIS_URL ?? EMBEDDED_PLACEHOLDERS.redisUrl,
       serverBinary: queue.redisServer,
-      tlsCa: security.redisCa,
+      ...defined('tlsCa', security.redisCa),
     },
     queueStore: queue.store,
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
@@ -217,6 +217,11 @@ export function loadConfig(
         ? undefined
         : { tracesUrl: otlpTracesUrl(e.MANAGER_OTEL_URL), ratio: e.MANAGER_TRACE_RATIO },
   };
+}
+
+/** `{ [key]: value }`, or nothing where value is undefined: settings that are off leave no key behind. */
+function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 }
 
 /**
