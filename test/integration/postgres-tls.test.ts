@@ -8,9 +8,7 @@ import type { Config } from '../../src/config/config.ts';
 import { standaloneClient } from '../../src/db/connection.ts';
 import { PrivatePostgres } from '../faults/private-services.ts';
 import { freePort } from '../support/free-port.ts';
-import { request, startTestManager } from '../support/manager-harness.ts';
-import { SimulatedProplet } from '../support/simulated-proplet.ts';
-import { runTaskRoundTrip } from '../support/task-round-trip.ts';
+import { runTaskOnTestManager } from '../support/task-round-trip.ts';
 import { testConfig } from '../support/test-config.ts';
 import type { TestDatabase } from '../support/test-database.ts';
 import { makeTestCertificates, OPENSSL, type TestCertificates } from '../support/test-certificates.ts';
@@ -106,28 +104,14 @@ if (OPENSSL && POSTGRES_INSTALLED)
 
     it('runs a manager over verify-full, its tasks and its queues in this Postgres', async () => {
       await postgres.useCertificate(certs.server.certPem, certs.server.keyPem);
-      const started = await startTestManager(
+      await runTaskOnTestManager(
         {
           MANAGER_POSTGRES_SSLMODE: 'verify-full',
           MANAGER_POSTGRES_SSL_ROOT_CERT: certs.ca.cert,
           MANAGER_QUEUE_STORE: 'postgres',
         },
+        'over postgres tls',
         { database },
       );
-      const proplet = new SimulatedProplet({
-        tenantId: started.config.mqtt.tenantId,
-        channelId: started.config.mqtt.channelId,
-      });
-      try {
-        await proplet.start();
-        await runTaskRoundTrip(
-          (method, path, body) => request(started.baseUrl, method, path, body),
-          proplet,
-          'over postgres tls',
-        );
-      } finally {
-        await proplet.stop();
-        await started.close();
-      }
     });
   });

@@ -7,10 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { findExecutable } from '../../src/config/find-executable.ts';
 import { PrivateRedis } from '../faults/private-services.ts';
 import { freePort } from '../support/free-port.ts';
-import { request, startTestManager } from '../support/manager-harness.ts';
+import { startTestManager } from '../support/manager-harness.ts';
 import { exitCode, managerProcesses, spawnManager } from '../support/manager-process.ts';
-import { SimulatedProplet } from '../support/simulated-proplet.ts';
-import { runTaskRoundTrip } from '../support/task-round-trip.ts';
+import { runTaskOnTestManager } from '../support/task-round-trip.ts';
 import { makeTestCertificates, OPENSSL, type TestCertificates } from '../support/test-certificates.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -22,26 +21,6 @@ import { waitFor } from '../support/wait.ts';
  */
 const password = randomBytes(12).toString('hex');
 const REDIS_SERVER = findExecutable('redis-server', process.env.PATH);
-
-/** A task through a manager on this Redis, its proplet on the shared test broker. */
-async function roundTrip(env: Record<string, string>, name: string): Promise<void> {
-  const started = await startTestManager(env);
-  const proplet = new SimulatedProplet({
-    tenantId: started.config.mqtt.tenantId,
-    channelId: started.config.mqtt.channelId,
-  });
-  try {
-    await proplet.start();
-    await runTaskRoundTrip(
-      (method, path, body) => request(started.baseUrl, method, path, body),
-      proplet,
-      name,
-    );
-  } finally {
-    await proplet.stop();
-    await started.close();
-  }
-}
 
 if (REDIS_SERVER)
   describe('Redis with a password and TLS, through MANAGER_REDIS_URL', () => {
@@ -66,7 +45,7 @@ if (REDIS_SERVER)
 
     it('runs a task with the password in the URL', async () => {
       assert.match(redis.url, /^redis:\/\/:[0-9a-f]+@127\.0\.0\.1:\d+$/);
-      await roundTrip({ MANAGER_REDIS_URL: redis.url }, 'redis with a password');
+      await runTaskOnTestManager({ MANAGER_REDIS_URL: redis.url }, 'redis with a password');
     });
 
     it('ends start-up at once when Redis refuses the login, without the password in the message', async () => {
@@ -111,7 +90,7 @@ if (REDIS_SERVER)
     if (OPENSSL)
       it('runs a task over rediss:// verified against MANAGER_REDIS_TLS_CA_CERT, and refuses it without', async () => {
         assert.ok(certs);
-        await roundTrip(
+        await runTaskOnTestManager(
           { MANAGER_REDIS_URL: redis.tlsUrl, MANAGER_REDIS_TLS_CA_CERT: certs.ca.cert },
           'redis over tls',
         );

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { TaskState } from '../../src/domain/task-state.ts';
-import type { SimulatedProplet } from './simulated-proplet.ts';
+import { request, startTestManager } from './manager-harness.ts';
+import { SimulatedProplet } from './simulated-proplet.ts';
+import type { TestDatabase } from './test-database.ts';
 import { waitFor } from './wait.ts';
 
 /** The smallest valid module: the simulated proplet runs nothing, but the manager checks the magic number. */
@@ -40,4 +42,31 @@ export async function runTaskRoundTrip(call: ApiCall, proplet: SimulatedProplet,
   );
   assert.equal(done.results, `ran ${name}`);
   return done;
+}
+
+/**
+ * A round trip through a whole manager of this environment (startTestManager's, with `database` if given),
+ * its proplet a simulated one on the shared test broker; the manager is closed after.
+ */
+export async function runTaskOnTestManager(
+  env: Record<string, string>,
+  name: string,
+  options: { database?: TestDatabase } = {},
+): Promise<void> {
+  const started = await startTestManager(env, options);
+  const proplet = new SimulatedProplet({
+    tenantId: started.config.mqtt.tenantId,
+    channelId: started.config.mqtt.channelId,
+  });
+  try {
+    await proplet.start();
+    await runTaskRoundTrip(
+      (method, path, body) => request(started.baseUrl, method, path, body),
+      proplet,
+      name,
+    );
+  } finally {
+    await proplet.stop();
+    await started.close();
+  }
 }

@@ -54,25 +54,27 @@ async function files(dir: string, name: string): Promise<CertificateFiles> {
 /** A CA and certificates made with the openssl CLI, in a temporary directory of their own. */
 export async function makeTestCertificates(): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'propeller-test-tls-'));
-  await openssl(
-    [
-      'req',
-      '-x509',
-      ...KEY,
-      ...DAYS,
-      '-subj',
-      '/CN=Propeller test CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-    ],
-    dir,
-  );
+  const selfSign = (name: string, subject: string, extensions: string[]) =>
+    openssl(
+      [
+        'req',
+        '-x509',
+        ...KEY,
+        ...DAYS,
+        '-subj',
+        subject,
+        ...extensions.flatMap((extension) => ['-addext', extension]),
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+      ],
+      dir,
+    );
+  await selfSign('ca', '/CN=Propeller test CA', [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   const issue = async (name: string, subjectAltName: string, usage: 'serverAuth' | 'clientAuth') => {
     await openssl(
       ['req', ...KEY, '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`],
@@ -103,23 +105,7 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
     );
     return files(dir, name);
   };
-  await openssl(
-    [
-      'req',
-      '-x509',
-      ...KEY,
-      ...DAYS,
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      `subjectAltName=${LOCAL_NAMES}`,
-      '-keyout',
-      'self-signed.key',
-      '-out',
-      'self-signed.crt',
-    ],
-    dir,
-  );
+  await selfSign('self-signed', '/CN=localhost', [`subjectAltName=${LOCAL_NAMES}`]);
   return {
     dir,
     ca: await files(dir, 'ca'),
