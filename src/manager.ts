@@ -13,12 +13,13 @@ import { serveProcessMetrics, type PrometheusServer } from './observability/prom
 import { tracingHooks } from './observability/tracing-hooks.ts';
 import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
 import type { Proplet } from './proplet/proplet.ts';
+import { checkBrokerLogin } from './mqtt/client.ts';
 import { checkRedisLogin } from './redis/connection.ts';
 import { Resources } from './resources.ts';
 import type { RoleHandle } from './role.ts';
 
-/** How long start-up waits for Redis to say whether it takes the login; beyond that it is left to retries. */
-const REDIS_CHECK_MS = 5_000;
+/** How long start-up waits for Redis or the broker to say whether it takes the login; beyond that, retries. */
+const LOGIN_CHECK_MS = 5_000;
 /** Consumers start before producers of work, so nothing queued at start-up waits for a worker. */
 const START_ORDER: readonly Role[] = ['liveness', 'results', 'scheduler', 'ingress', 'api'];
 /** Intake closes first, then the workers finish their active jobs. */
@@ -63,8 +64,16 @@ export async function startManager(configured: Config, logger: Logger): Promise<
   const standIns = await startStandIns(configured, logger);
   let config = standIns.config;
   try {
-    if (config.queueStore === 'redis' && !config.standIns.redis)
-      await checkRedisLogin(config.redis, REDIS_CHECK_MS);
+    // A login or certificate refused now would be refused for good: end start-up saying so. Side by side,
+    // and before any role, so that the roles start as close together as they did.
+    await Promise.all([
+      config.queueStore === 'redis' && !config.standIns.redis
+        ? checkRedisLogin(config.redis, LOGIN_CHECK_MS)
+        : undefined,
+      config.roles.has('scheduler') || config.roles.has('ingress')
+        ? checkBrokerLogin({ ...config.mqtt, instanceId: config.instanceId }, LOGIN_CHECK_MS)
+        : undefined,
+    ]);
     if (
       usesPostgres(config) &&
       !config.postgres.sharedSession &&

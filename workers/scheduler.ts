@@ -8,7 +8,6 @@ import { DispatchService } from '../src/services/dispatch-service.ts';
 import { LostBroadcastShares } from '../src/services/lost-broadcast-shares.ts';
 import { Reconciler } from '../src/services/reconciler.ts';
 import { ReconcileQueries } from '../src/db/reconcile-queries.ts';
-import { BrokerRefusedError } from '../src/mqtt/broker-refusal.ts';
 
 const RECONCILE_RETRY_MS = 5_000;
 /**
@@ -31,16 +30,6 @@ export async function startScheduler(resources: Resources): Promise<RoleHandle> 
     config.taskTimeoutMs,
     resources.startMessageLimit,
   );
-  // Before any worker takes a job: a broker that refuses the login or the certificate will not change its
-  // mind, so start-up ends saying why. One that does not answer yet may still come; starts wait in their
-  // queue meanwhile, as they do whenever the broker is away.
-  await resources.publisherConnected(config.mqtt.timeoutMs).catch((error: unknown) => {
-    if (error instanceof BrokerRefusedError) throw error;
-    logger.warn(
-      { err: error },
-      'the MQTT broker does not answer yet; starts wait in their queue until it does',
-    );
-  });
   const cron = new CronRegistry(resources.tasks, resources.queues, logger);
   const taskService = resources.taskService(logger);
   const ticks = new CronTickService(resources.tasks, taskService, cron);

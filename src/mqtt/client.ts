@@ -86,6 +86,46 @@ const REFUSAL_HINTS: Record<RefusalKind, string> = {
   tls: "MANAGER_MQTT_TLS_CA_CERT names the CA of the broker's certificate; MANAGER_MQTT_TLS_CLIENT_CERT and _KEY the manager's own, for a broker that asks for one",
 };
 
+/** The error that ends start-up when `error` is the broker's final no; undefined for anything passing. */
+function refusedError(broker: string, error: Error): BrokerRefusedError | undefined {
+  const refusal = brokerRefusal(error);
+  if (!refusal) return undefined;
+  return new BrokerRefusedError(
+    `the MQTT broker at ${broker} refused the connection: ${refusal.reason} (${REFUSAL_HINTS[refusal.kind]})`,
+    { cause: error },
+  );
+}
+
+/**
+ * One connection attempt at start-up, before any role starts, closed at once: a broker that refuses the
+ * manager's login or certificate ends start-up here, naming itself and the reason, rather than leaving a
+ * scheduler to run with a publisher that can never connect. A broker that does not answer is left to the
+ * roles, which wait for it (the ingress) or carry on until it comes (the scheduler), as they always did.
+ */
+export async function checkBrokerLogin(settings: MqttSettings, timeoutMs: number): Promise<void> {
+  const clientId = `${settings.entityId}-check-${settings.instanceId}-${randomBytes(4).toString('hex')}`;
+  const probe = mqtt.connect(settings.url, {
+    ...clientOptions(settings, clientId),
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: timeoutMs,
+  });
+  const broker = brokerAddress(probe.options);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.on('error', (error) => {
+        const refused = refusedError(broker, error);
+        if (refused) reject(refused);
+      });
+      // Connected, or the one attempt ended some other way (no answer, a network error): nothing refused.
+      probe.once('connect', () => resolve());
+      probe.once('close', () => resolve());
+    });
+  } finally {
+    probe.end(true);
+  }
+}
+
 /**
  * Resolves once the client is connected. Rejects with a BrokerRefusedError as soon as the broker refuses
  * the login or TLS fails to verify (waiting longer would not help), and otherwise after the timeout. Says
@@ -109,15 +149,10 @@ export function waitConnected(client: MqttClient, timeoutMs: number): Promise<{ 
     }, timeoutMs);
     const onError = (error: Error) => {
       lastError = error;
-      const refusal = brokerRefusal(error);
-      if (!refusal) return;
+      const refused = refusedError(broker, error);
+      if (!refused) return;
       settle();
-      reject(
-        new BrokerRefusedError(
-          `the MQTT broker at ${broker} refused the connection: ${refusal.reason} (${REFUSAL_HINTS[refusal.kind]})`,
-          { cause: error },
-        ),
-      );
+      reject(refused);
     };
     const onConnect = (connack: { sessionPresent: boolean }) => {
       settle();
