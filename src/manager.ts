@@ -13,9 +13,13 @@ import { serveProcessMetrics, type PrometheusServer } from './observability/prom
 import { tracingHooks } from './observability/tracing-hooks.ts';
 import { startEmbeddedProplets } from './proplet/embedded-proplets.ts';
 import type { Proplet } from './proplet/proplet.ts';
+import { checkBrokerLogin } from './mqtt/client.ts';
+import { checkRedisLogin } from './redis/connection.ts';
 import { Resources } from './resources.ts';
 import type { RoleHandle } from './role.ts';
 
+/** How long start-up waits for Redis or the broker to say whether it takes the login; beyond that, retries. */
+const LOGIN_CHECK_MS = 5_000;
 /** Consumers start before producers of work, so nothing queued at start-up waits for a worker. */
 const START_ORDER: readonly Role[] = ['liveness', 'results', 'scheduler', 'ingress', 'api'];
 /** Intake closes first, then the workers finish their active jobs. */
@@ -53,16 +57,32 @@ export interface RunningManager {
  * process, after migrating the database if they use it.
  */
 export async function startManager(configured: Config, logger: Logger): Promise<RunningManager> {
+  if (configured.mqtt.tls?.rejectUnauthorized === false)
+    logger.warn(
+      "MANAGER_MQTT_TLS_INSECURE_SKIP_VERIFY is true: the broker's certificate is not checked, so whoever sits between the manager and the broker can read and change the traffic, and learn the manager's password",
+    );
   const standIns = await startStandIns(configured, logger);
   let config = standIns.config;
-  if (usesPostgres(config) && !config.postgres.sharedSession) {
-    try {
-      if (await isSharedSessionServer(config.postgres))
-        config = { ...config, postgres: { ...config.postgres, sharedSession: true } };
-    } catch (error) {
-      await standIns.close();
-      throw error;
-    }
+  try {
+    // A login or certificate refused now would be refused for good: end start-up saying so. Side by side,
+    // and before any role, so that the roles start as close together as they did.
+    await Promise.all([
+      config.queueStore === 'redis' && !config.standIns.redis
+        ? checkRedisLogin(config.redis, LOGIN_CHECK_MS)
+        : undefined,
+      config.roles.has('scheduler') || config.roles.has('ingress')
+        ? checkBrokerLogin({ ...config.mqtt, instanceId: config.instanceId }, LOGIN_CHECK_MS)
+        : undefined,
+    ]);
+    if (
+      usesPostgres(config) &&
+      !config.postgres.sharedSession &&
+      (await isSharedSessionServer(config.postgres))
+    )
+      config = { ...config, postgres: { ...config.postgres, sharedSession: true } };
+  } catch (error) {
+    await standIns.close();
+    throw error;
   }
   const resources = new Resources(config, logger, tracingHooks());
   const running = new Map<Role, RoleHandle>();

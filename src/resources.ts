@@ -87,8 +87,8 @@ export class Resources {
   /** Only where config.queueStore is redis. */
   get redis(): Redis {
     if (this.config.queueStore !== 'redis') throw new Error('this manager keeps its queues in Postgres');
-    const { url } = this.config.redis;
-    return (this.redisClient ??= this.parent ? connectRedisForRequests(url) : connectRedis(url));
+    const server = this.config.redis;
+    return (this.redisClient ??= this.parent ? connectRedisForRequests(server) : connectRedis(server));
   }
 
   /**

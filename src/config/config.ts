@@ -1,14 +1,17 @@
 import { hostname } from 'node:os';
 import type { ExecutionMode } from '../domain/progression.ts';
 import { join, resolve } from 'node:path';
+import { ConfigError } from './config-error.ts';
 import { readManagerToml } from './config-toml.ts';
 import { LOCAL_DEFAULTS } from './defaults.ts';
 import { environmentSchema } from './environment.ts';
 import { findExecutable } from './find-executable.ts';
 import { toMqttUrl, withoutEmpty } from './variable-types.ts';
 import type { Role } from './roles.ts';
+import { transportSecurity, type HttpTls, type MqttTls } from './transport-security.ts';
 
 export type { Role } from './roles.ts';
+export type { HttpTls, MqttTls } from './transport-security.ts';
 
 export interface Config {
   instanceId: string;
@@ -18,7 +21,8 @@ export interface Config {
   logPretty: boolean;
   shutdownTimeoutMs: number;
   embeddedProplets: number;
-  http: { host: string; port: number };
+  /** `tls` set: HTTPS (MANAGER_HTTP_SERVER_CERT and _KEY), on the api's port and on the metrics port. */
+  http: { host: string; port: number; tls?: HttpTls };
   /**
    * The port of /metrics in a process without the api role (0: any free one); undefined: not served. The
    * api serves /metrics on its own port.
@@ -47,6 +51,8 @@ export interface Config {
     apiKey: string;
     timeoutMs: number;
     shareGroup: string;
+    /** CA, client certificate and verification for mqtts:// and wss:// brokers; see MqttTls. */
+    tls?: MqttTls;
   };
   postgres: {
     host: string;
@@ -55,6 +61,8 @@ export interface Config {
     password: string;
     database: string;
     sslmode: string;
+    /** PEM CA certificates of the server (MANAGER_POSTGRES_SSL_ROOT_CERT); unset: the system's. */
+    sslRootCert?: string;
     poolSize: number;
     /**
      * Whether the server gives all connections one session, as PGlite does: no named statements, and BullMQ's
@@ -62,8 +70,8 @@ export interface Config {
      */
     sharedSession: boolean;
   };
-  /** A redis:// URL, or the path of a unix socket. */
-  redis: { url: string; serverBinary?: string };
+  /** A redis:// or rediss:// URL, or the path of a unix socket; `tlsCa` verifies a rediss:// server. */
+  redis: { url: string; serverBinary?: string; tlsCa?: string };
   /** Where queues and shared coordination state live (see queueStoreOf). */
   queueStore: 'redis' | 'postgres';
   queuePrefix: string;
@@ -97,9 +105,7 @@ export interface TracingConfig {
   ratio: number;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /**
  * Parses the environment once. A bad value throws a ConfigError naming the variable; nothing else in the
@@ -136,6 +142,11 @@ export function loadConfig(
   const identityMissing =
     !e.MANAGER_TENANT_ID || !e.MANAGER_CHANNEL_ID || !e.MANAGER_ENTITY_ID || e.MANAGER_API_KEY === undefined;
   const toml = identityMissing ? readManagerToml(join(cwd, 'config.toml')) : {};
+  const security = transportSecurity(
+    e,
+    cwd,
+    e.MANAGER_MQTT_ADDRESS === undefined ? undefined : toMqttUrl(e.MANAGER_MQTT_ADDRESS),
+  );
 
   return {
     instanceId: e.MANAGER_INSTANCE_ID ?? hostname(),
@@ -144,7 +155,7 @@ export function loadConfig(
     logPretty: e.MANAGER_LOG_PRETTY,
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
     embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
-    http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT },
+    http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT, ...defined('tls', security.httpTls) },
     metricsPort: e.MANAGER_METRICS_PORT,
     httpWriteTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
     httpMaxBodyBytes: e.MANAGER_HTTP_MAX_BODY,
@@ -165,6 +176,7 @@ export function loadConfig(
       apiKey: e.MANAGER_API_KEY ?? toml.api_key ?? LOCAL_DEFAULTS.apiKey,
       timeoutMs: e.MANAGER_MQTT_TIMEOUT,
       shareGroup: e.MANAGER_MQTT_SHARE_GROUP,
+      ...defined('tls', security.mqttTls),
     },
     postgres: {
       host: e.MANAGER_POSTGRES_HOST ?? EMBEDDED_PLACEHOLDERS.postgresHost,
@@ -173,10 +185,15 @@ export function loadConfig(
       password: e.MANAGER_POSTGRES_PASS,
       database: e.MANAGER_POSTGRES_DB,
       sslmode: e.MANAGER_POSTGRES_SSLMODE,
+      ...defined('sslRootCert', security.postgresRootCert),
       poolSize: e.MANAGER_POSTGRES_POOL_SIZE,
       sharedSession: false,
     },
-    redis: { url: e.MANAGER_REDIS_URL ?? EMBEDDED_PLACEHOLDERS.redisUrl, serverBinary: queue.redisServer },
+    redis: {
+      url: e.MANAGER_REDIS_URL ?? EMBEDDED_PLACEHOLDERS.redisUrl,
+      serverBinary: queue.redisServer,
+      ...defined('tlsCa', security.redisCa),
+    },
     queueStore: queue.store,
     queuePrefix: e.MANAGER_QUEUE_PREFIX,
     propletAliveTimeoutMs: e.MANAGER_PROPLET_ALIVE_TIMEOUT,
@@ -200,6 +217,11 @@ export function loadConfig(
         ? undefined
         : { tracesUrl: otlpTracesUrl(e.MANAGER_OTEL_URL), ratio: e.MANAGER_TRACE_RATIO },
   };
+}
+
+/** `{ [key]: value }`, or nothing where value is undefined: settings that are off leave no key behind. */
+function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   integerIn,
   flag,
   httpUrl,
+  filePath,
   logLevel,
   mqttQos,
   optionalPort,
@@ -59,6 +60,9 @@ export const environmentSchema = z.object({
   MANAGER_HTTP_SERVER_WRITE_TIMEOUT: durationMs('60s'),
   /** A request body beyond this is refused with 413, before the rest of it is read. */
   MANAGER_HTTP_MAX_BODY: byteSize('10MiB', 1_024, MAX_HTTP_BODY_BYTES),
+  /** PEM certificate (chain) and its key: both set, the api and the metrics port serve HTTPS. */
+  MANAGER_HTTP_SERVER_CERT: filePath,
+  MANAGER_HTTP_SERVER_KEY: filePath,
   /**
    * Where a process without the api role serves /metrics (the api serves it on its HTTP port): a port, 0
    * for any free one, or off.
@@ -74,6 +78,13 @@ export const environmentSchema = z.object({
   MANAGER_MQTT_QOS: mqttQos,
   MANAGER_MQTT_TIMEOUT: durationMs('30s'),
   MANAGER_MQTT_SHARE_GROUP: nonEmpty('propeller-ingress'),
+  /** PEM CA certificates the broker's certificate is verified against (else the system's). */
+  MANAGER_MQTT_TLS_CA_CERT: filePath,
+  /** PEM certificate and key the manager presents to a broker that asks for one (mTLS); both or neither. */
+  MANAGER_MQTT_TLS_CLIENT_CERT: filePath,
+  MANAGER_MQTT_TLS_CLIENT_KEY: filePath,
+  /** Accept any broker certificate; for trying things out only (a warning is logged). */
+  MANAGER_MQTT_TLS_INSECURE_SKIP_VERIFY: flag(false),
   MANAGER_TENANT_ID: z.string().trim().min(1).optional(),
   MANAGER_CHANNEL_ID: z.string().trim().min(1).optional(),
   MANAGER_ENTITY_ID: z.string().trim().min(1).optional(),
@@ -87,12 +98,16 @@ export const environmentSchema = z.object({
   MANAGER_POSTGRES_SSLMODE: z
     .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])
     .default('disable'),
+  /** PEM CA certificates of the Postgres server, for verify-ca and verify-full (libpq's sslrootcert). */
+  MANAGER_POSTGRES_SSL_ROOT_CERT: filePath,
   MANAGER_POSTGRES_POOL_SIZE: integerIn(10, 1, 500),
   /** Unset: a private redis-server or valkey-server from the PATH, or else queues in Postgres. */
   MANAGER_REDIS_URL: z
     .string()
     .refine((text) => /^rediss?:\/\//.test(text), { message: 'expected a redis:// or rediss:// URL' })
     .optional(),
+  /** PEM CA certificates a rediss:// server's certificate is verified against (else the system's). */
+  MANAGER_REDIS_TLS_CA_CERT: filePath,
   /** Where queues and shared coordination state live: redis, postgres, or auto (see src/embedded). */
   MANAGER_QUEUE_STORE: z.enum(['auto', 'redis', 'postgres']).default('auto'),
   /** Files of the embedded stand-ins (PGlite's database). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOCAL_DEFAULTS } from './defaults.ts';
+import type { MqttTls } from './transport-security.ts';
 import {
   durationMs,
   integerIn,
@@ -33,7 +34,11 @@ export interface PropletConfig {
   channelId: string;
   entityId: string;
   apiKey: string;
+  /** The broker login when it is not the entity id: embedded proplets log in as their manager. */
+  username?: string;
   mqttUrl: string;
+  /** For an mqtts:// broker; unset: verified against the system's CAs (or NODE_EXTRA_CA_CERTS). */
+  tls?: MqttTls;
   qos: 0 | 1 | 2;
   livelinessIntervalMs: number;
   metricsIntervalMs: number;

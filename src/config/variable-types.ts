@@ -137,6 +137,9 @@ export const ratio = (fallback: number) =>
       return value;
     });
 
+/** The path of a file (a PEM certificate or key, say), read and checked once the environment parses. */
+export const filePath = z.string().trim().min(1, 'must not be empty').optional();
+
 /** An http:// or https:// URL, without a default. */
 export const httpUrl = z.string().refine((text) => /^https?:\/\/[^/\s]+/.test(text) && URL.canParse(text), {
   message: 'expected an http:// or https:// URL such as http://jaeger:4318',

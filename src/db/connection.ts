@@ -11,11 +11,23 @@ export interface PostgresHandle {
   close(): Promise<void>;
 }
 
+/**
+ * libpq's sslmode, as far as node-postgres can follow it. It has no fallback between plain and TLS, so
+ * allow and prefer connect without TLS, as disable does. require encrypts without checking the server;
+ * verify-ca checks that its certificate chains to the root certificate (or the system's CAs), verify-full
+ * also that it names the host. As in libpq, require with a root certificate given verifies like verify-ca.
+ */
+export function sslOptions(postgres: Config['postgres']): pg.PoolConfig['ssl'] {
+  const { sslmode, sslRootCert } = postgres;
+  if (sslmode !== 'require' && sslmode !== 'verify-ca' && sslmode !== 'verify-full') return undefined;
+  if (sslmode === 'require' && sslRootCert === undefined) return { rejectUnauthorized: false };
+  const ca = sslRootCert === undefined ? {} : { ca: sslRootCert };
+  if (sslmode === 'verify-full') return { ...ca, rejectUnauthorized: true };
+  return { ...ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+}
+
 export function poolConfig(postgres: Config['postgres'], database = postgres.database): pg.PoolConfig {
-  const ssl =
-    postgres.sslmode === 'disable' || postgres.sslmode === 'allow' || postgres.sslmode === 'prefer'
-      ? undefined
-      : { rejectUnauthorized: postgres.sslmode === 'verify-ca' || postgres.sslmode === 'verify-full' };
+  const ssl = sslOptions(postgres);
   return {
     host: postgres.host,
     port: postgres.port,

@@ -131,9 +131,12 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
   const { config, logger } = resources;
   const log = logger.child({ role: 'api' });
   const { app, close } = await createApiApp(resources, log);
-  const server = await listen(app, config.http.host, config.http.port, config.httpWriteTimeoutMs);
+  const server = await listen(app, config.http.host, config.http.port, {
+    writeTimeoutMs: config.httpWriteTimeoutMs,
+    tls: config.http.tls,
+  });
   const port = boundPort(server);
-  log.info({ host: config.http.host, port }, 'HTTP API listening');
+  log.info({ host: config.http.host, port, https: config.http.tls !== undefined }, 'HTTP API listening');
   return {
     name: 'api',
     port,

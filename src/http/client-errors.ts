@@ -1,4 +1,5 @@
 import { STATUS_CODES, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 
 /** Node's HTTP parser errors that mean "too large", and the status that says so. */
@@ -12,7 +13,7 @@ const STATUS_BY_CODE: Record<string, number> = {
  * request line, bytes that are not HTTP) get Node's bare status line; this answers them as every other
  * refusal is answered, `{"error": "..."}`, and closes the connection, which the parser cannot read on.
  */
-export function answerClientErrorsInJson(server: Server): void {
+export function answerClientErrorsInJson(server: Server | HttpsServer): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

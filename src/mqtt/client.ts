@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { brokerAddress, brokerRefusal, BrokerRefusedError, type RefusalKind } from './broker-refusal.ts';
 import { NotConnectedError } from './not-connected-error.ts';
 
 export type MqttSettings = Config['mqtt'] & { instanceId: string };
@@ -9,7 +10,8 @@ export type MqttSettings = Config['mqtt'] & { instanceId: string };
 /** One day: long enough to ride out any restart of an ingress process, short enough to clean up after it. */
 const INGRESS_SESSION_EXPIRY_S = 86_400;
 
-function baseOptions(settings: MqttSettings, clientId: string): IClientOptions {
+/** The options of every connection the manager makes to the broker; tests use them to act as the manager. */
+export function clientOptions(settings: MqttSettings, clientId: string): IClientOptions {
   return {
     clientId,
     // The broker authenticates the manager as upstream does: entity id and API key.
@@ -17,8 +19,13 @@ function baseOptions(settings: MqttSettings, clientId: string): IClientOptions {
     password: settings.apiKey === '' ? undefined : settings.apiKey,
     protocolVersion: settings.protocolVersion,
     reconnectPeriod: 1_000,
+    // mqtt.js gives up for good on a refusing CONNACK; a running manager keeps trying instead, so that a
+    // broker restarted with the manager's login added late, or busy for a moment, is reached once it agrees.
+    // At start-up, waitConnected ends the wait at the first refusal.
+    reconnectOnConnackError: true,
     connectTimeout: settings.timeoutMs,
     keepalive: 30,
+    ...settings.tls,
   };
 }
 
@@ -28,13 +35,13 @@ function baseOptions(settings: MqttSettings, clientId: string): IClientOptions {
  */
 export function connectPublisher(settings: MqttSettings, logger: Logger): MqttClient {
   const clientId = `${settings.entityId}-pub-${settings.instanceId}-${randomBytes(4).toString('hex')}`;
-  return watch(mqtt.connect(settings.url, { ...baseOptions(settings, clientId), clean: true }), logger);
+  return watch(mqtt.connect(settings.url, { ...clientOptions(settings, clientId), clean: true }), logger);
 }
 
 /** Client for the ingress's live subscriptions (heartbeats): a clean session, nothing kept while away. */
 export function connectLiveIngress(settings: MqttSettings, logger: Logger): MqttClient {
   const clientId = `${settings.entityId}-live-${settings.instanceId}-${randomBytes(4).toString('hex')}`;
-  return watch(mqtt.connect(settings.url, { ...baseOptions(settings, clientId), clean: true }), logger);
+  return watch(mqtt.connect(settings.url, { ...clientOptions(settings, clientId), clean: true }), logger);
 }
 
 /** The broker keys an ingress's persistent session on this id; the slot comes from IngressSlots. */
@@ -52,7 +59,7 @@ export function connectIngress(settings: MqttSettings, slot: number, logger: Log
   const clientId = ingressClientId(settings.entityId, slot);
   return watch(
     mqtt.connect(settings.url, {
-      ...baseOptions(settings, clientId),
+      ...clientOptions(settings, clientId),
       clean: false,
       ...(settings.protocolVersion === 5
         ? { properties: { sessionExpiryInterval: INGRESS_SESSION_EXPIRY_S } }
@@ -73,22 +80,80 @@ function watch(client: MqttClient, logger: Logger): MqttClient {
   return client;
 }
 
+/** What to check when the broker says no, by what it refused. */
+const REFUSAL_HINTS: Record<RefusalKind, string> = {
+  login: 'the manager logs in as MANAGER_ENTITY_ID with the password MANAGER_API_KEY',
+  tls: "MANAGER_MQTT_TLS_CA_CERT names the CA of the broker's certificate; MANAGER_MQTT_TLS_CLIENT_CERT and _KEY the manager's own, for a broker that asks for one",
+};
+
+/** The error that ends start-up when `error` is the broker's final no; undefined for anything passing. */
+function refusedError(broker: string, error: Error): BrokerRefusedError | undefined {
+  const refusal = brokerRefusal(error);
+  if (!refusal) return undefined;
+  return new BrokerRefusedError(
+    `the MQTT broker at ${broker} refused the connection: ${refusal.reason} (${REFUSAL_HINTS[refusal.kind]})`,
+    { cause: error },
+  );
+}
+
 /**
- * Resolves once the client is connected, or rejects after the timeout. Says whether the broker still had
- * the client's session (undefined when the client was connected already).
+ * One connection attempt at start-up, before any role starts, closed at once: a broker that refuses the
+ * manager's login or certificate ends start-up here, naming itself and the reason, rather than leaving a
+ * scheduler to run with a publisher that can never connect. A broker that does not answer is left to the
+ * roles, which wait for it (the ingress) or carry on until it comes (the scheduler), as they always did.
+ */
+export async function checkBrokerLogin(settings: MqttSettings, timeoutMs: number): Promise<void> {
+  const clientId = `${settings.entityId}-check-${settings.instanceId}-${randomBytes(4).toString('hex')}`;
+  const probe = mqtt.connect(settings.url, {
+    ...clientOptions(settings, clientId),
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: timeoutMs,
+  });
+  const broker = brokerAddress(probe.options);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.on('error', (error) => {
+        const refused = refusedError(broker, error);
+        if (refused) reject(refused);
+      });
+      // Connected, or the one attempt ended some other way (no answer, a network error): nothing refused.
+      probe.once('connect', () => resolve());
+      probe.once('close', () => resolve());
+    });
+  } finally {
+    probe.end(true);
+  }
+}
+
+/**
+ * Resolves once the client is connected. Rejects with a BrokerRefusedError as soon as the broker refuses
+ * the login or TLS fails to verify (waiting longer would not help), and otherwise after the timeout. Says
+ * whether the broker still had the client's session (undefined when the client was connected already).
  */
 export function waitConnected(client: MqttClient, timeoutMs: number): Promise<{ sessionPresent?: boolean }> {
   if (client.connected) return Promise.resolve({});
+  const broker = brokerAddress(client.options);
   return new Promise((resolve, reject) => {
+    let lastError: Error | undefined;
     const settle = () => {
       clearTimeout(timer);
       client.off('connect', onConnect);
       client.off('end', onEnd);
+      client.off('error', onError);
     };
     const timer = setTimeout(() => {
       settle();
-      reject(new Error(`could not connect to the MQTT broker within ${timeoutMs} ms`));
+      const last = lastError ? ` (last error: ${lastError.message})` : '';
+      reject(new Error(`could not connect to the MQTT broker at ${broker} within ${timeoutMs} ms${last}`));
     }, timeoutMs);
+    const onError = (error: Error) => {
+      lastError = error;
+      const refused = refusedError(broker, error);
+      if (!refused) return;
+      settle();
+      reject(refused);
+    };
     const onConnect = (connack: { sessionPresent: boolean }) => {
       settle();
       resolve({ sessionPresent: connack.sessionPresent });
@@ -99,6 +164,7 @@ export function waitConnected(client: MqttClient, timeoutMs: number): Promise<{ 
     };
     client.once('connect', onConnect);
     client.once('end', onEnd);
+    client.on('error', onError);
   });
 }
 
@@ -157,7 +223,7 @@ async function discardSessionByCleanConnect(settings: MqttSettings, clientId: st
   // No retries: a failure surfaces to the caller, which keeps the session for a later attempt.
   const discarder = await mqtt.connectAsync(
     settings.url,
-    { ...baseOptions(settings, clientId), clean: true, reconnectPeriod: 0 },
+    { ...clientOptions(settings, clientId), clean: true, reconnectPeriod: 0 },
     false,
   );
   await discarder.endAsync();

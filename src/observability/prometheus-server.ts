@@ -1,7 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServer } from '../http/server.ts';
-import type { Config } from '../config/config.ts';
+import type { RequestListener } from 'node:http';
+import { boundPort, closeServer, listen } from '../http/server.ts';
+import type { Config, HttpTls } from '../config/config.ts';
 import { buildInfo } from './build-info.ts';
 import type { Logger } from './logger.ts';
 import { prometheusExposition, type PrometheusExposition } from './prometheus.ts';
@@ -13,15 +12,16 @@ export interface PrometheusServer {
 
 /**
  * `/metrics` for a process that runs no api (whose HTTP port serves it otherwise): a bare node:http server,
- * since it has nothing else to serve.
+ * since it has nothing else to serve; HTTPS with the api's certificate when it has one.
  */
 export async function startPrometheusServer(
   exposition: PrometheusExposition,
   host: string,
   port: number,
   logger: Logger,
+  tls?: HttpTls,
 ): Promise<PrometheusServer> {
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
@@ -42,15 +42,9 @@ export async function startPrometheusServer(
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
       },
     );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
+  };
+  const server = await listen(handler, host, port, { tls });
+  return { port: boundPort(server), close: () => closeServer(server) };
 }
 
 /**
@@ -64,8 +58,17 @@ export async function serveProcessMetrics(
   if (config.roles.has('api') || config.metricsPort === undefined) return undefined;
   const exposition = prometheusExposition({ version: buildInfo().version, roles: [...config.roles] });
   try {
-    const server = await startPrometheusServer(exposition, config.http.host, config.metricsPort, logger);
-    logger.info({ host: config.http.host, port: server.port }, 'metrics served at /metrics');
+    const server = await startPrometheusServer(
+      exposition,
+      config.http.host,
+      config.metricsPort,
+      logger,
+      config.http.tls,
+    );
+    logger.info(
+      { host: config.http.host, port: server.port, https: config.http.tls !== undefined },
+      'metrics served at /metrics',
+    );
     return server;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;

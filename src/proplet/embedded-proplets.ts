@@ -23,8 +23,12 @@ export async function startEmbeddedProplets(config: Config, logger: Logger): Pro
       tenantId: config.mqtt.tenantId,
       channelId: config.mqtt.channelId,
       entityId: newPropletId(),
-      apiKey: '',
+      // The manager's own login and TLS settings: they are part of the manager, and a broker that checks
+      // passwords knows no login of theirs (the shipped ACL lets every user publish proplet topics).
+      username: config.mqtt.entityId,
+      apiKey: config.mqtt.apiKey,
       mqttUrl: config.mqtt.url,
+      tls: config.mqtt.tls,
       qos: 1,
       livelinessIntervalMs: embeddedBeatIntervalMs(config.propletAliveTimeoutMs),
       metricsIntervalMs: INTERVAL_MS,

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import type { PropletConfig } from '../config/proplet-config.ts';
+import { brokerAddress, brokerRefusal } from '../mqtt/broker-refusal.ts';
 import { startMessage, stopMessage, type StartMessage } from '../mqtt/outbound-payloads.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RunRequest } from './run-wasm.ts';
@@ -62,22 +63,27 @@ export class Proplet {
 
   async start(): Promise<void> {
     const { config } = this;
-    this.client = await mqtt.connectAsync(config.mqttUrl, {
-      clientId: config.entityId,
-      username: config.entityId,
-      password: config.apiKey === '' ? undefined : config.apiKey,
-      clean: true,
-      keepalive: 30,
-      reconnectPeriod: 1_000,
-      will: {
-        topic: `${this.base}/control/proplet/alive`,
-        payload: Buffer.from(
-          JSON.stringify({ status: 'offline', proplet_id: config.entityId, namespace: 'default' }),
-        ),
-        qos: 1,
-        retain: false,
-      },
-    });
+    this.client = await mqtt
+      .connectAsync(config.mqttUrl, {
+        ...config.tls,
+        clientId: config.entityId,
+        username: config.username ?? config.entityId,
+        password: config.apiKey === '' ? undefined : config.apiKey,
+        clean: true,
+        keepalive: 30,
+        reconnectPeriod: 1_000,
+        will: {
+          topic: `${this.base}/control/proplet/alive`,
+          payload: Buffer.from(
+            JSON.stringify({ status: 'offline', proplet_id: config.entityId, namespace: 'default' }),
+          ),
+          qos: 1,
+          retain: false,
+        },
+      })
+      .catch((error: unknown) => {
+        throw connectionError(config.mqttUrl, error);
+      });
     this.client.on('error', (error) => this.logger.warn({ err: error }, 'mqtt error'));
     this.client.on('message', (topic, payload) => this.onCommand(topic, payload));
     await this.client.subscribeAsync(
@@ -343,3 +349,15 @@ export class Proplet {
 }
 
 export const newPropletId = (): string => randomUUID();
+
+/** Why the first connection failed, naming the broker (without any login the URL may carry). */
+function connectionError(mqttUrl: string, error: unknown): Error {
+  const { protocol, hostname, port } = new URL(mqttUrl);
+  const broker = brokerAddress({
+    protocol: protocol.slice(0, -1),
+    hostname,
+    port: Number(port) || undefined,
+  });
+  const reason = brokerRefusal(error)?.reason ?? (error instanceof Error ? error.message : String(error));
+  return new Error(`proplet: could not connect to the MQTT broker at ${broker}: ${reason}`, { cause: error });
+}

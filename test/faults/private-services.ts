@@ -71,6 +71,14 @@ function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+export interface PrivatePostgresOptions {
+  /**
+   * A PEM certificate and key (their text) to serve TLS with; TCP connections must then use it (pg_hba:
+   * hostssl only), and `connection` asks for it without checking the certificate.
+   */
+  tls?: { cert: string; key: string };
+}
+
 export class PrivatePostgres implements PrivateService {
   readonly name = 'postgres';
   up = false;
@@ -83,6 +91,7 @@ export class PrivatePostgres implements PrivateService {
   constructor(
     root: string,
     readonly port: number,
+    private readonly options: PrivatePostgresOptions = {},
   ) {
     this.home = join(root, 'postgres');
     this.dataDir = join(this.home, 'data');
@@ -111,6 +120,15 @@ export class PrivatePostgres implements PrivateService {
       // not among the faults. The server itself runs with fsync on.
       '--no-sync',
     ]);
+    if (this.options.tls) {
+      this.writeOwnFile('server.crt', this.options.tls.cert);
+      this.writeOwnFile('server.key', this.options.tls.key);
+      // Replaces initdb's file (keeping its owner): TCP only over TLS, the socket for pg_ctl as before.
+      writeFileSync(
+        join(this.dataDir, 'pg_hba.conf'),
+        'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n',
+      );
+    }
     await this.start();
     const admin = new pg.Client({ ...this.connection, database: 'postgres' });
     await admin.connect();
@@ -122,7 +140,32 @@ export class PrivatePostgres implements PrivateService {
   }
 
   get connection() {
-    return { host: '127.0.0.1', port: this.port, user: this.user, password: '', database: this.database };
+    return {
+      host: '127.0.0.1',
+      port: this.port,
+      user: this.user,
+      password: '',
+      database: this.database,
+      ...(this.options.tls ? { ssl: { rejectUnauthorized: false } } : {}),
+    };
+  }
+
+  /** Serves TLS with another certificate and key from now on (new connections; Postgres reloads them). */
+  async useCertificate(cert: string, key: string): Promise<void> {
+    if (!this.options.tls) throw new Error('this Postgres was started without TLS');
+    this.writeOwnFile('server.crt', cert);
+    this.writeOwnFile('server.key', key);
+    await asPostgresUser(join(this.bin, 'pg_ctl'), ['-D', this.dataDir, 'reload']);
+  }
+
+  /** A file in its home only the server may read, as Postgres demands of a key. */
+  private writeOwnFile(name: string, text: string): void {
+    const path = join(this.home, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    if (isRoot) {
+      const { uid, gid } = postgresIds();
+      chownSync(path, uid, gid);
+    }
   }
 
   async start(): Promise<void> {
@@ -143,6 +186,9 @@ export class PrivatePostgres implements PrivateService {
         '-c track_commit_timestamp=on',
         // Ten manager processes, each with a pool, and the harness.
         '-c max_connections=300',
+        ...(this.options.tls
+          ? [`-c ssl=on -c ssl_cert_file=${this.home}/server.crt -c ssl_key_file=${this.home}/server.key`]
+          : []),
       ].join(' '),
       'start',
     ]);
@@ -190,19 +236,40 @@ function readPasswd(): string[] {
   }
 }
 
-/** A RESP PING over a plain socket: +PONG once the server has loaded its append-only file. */
-function redisPongs(port: number): Promise<boolean> {
+/** A RESP command, as an array of bulk strings (safe for any argument). */
+function resp(...args: string[]): string {
+  return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
+}
+
+/**
+ * A RESP PING over a plain socket (after AUTH, given a password): +PONG once the server has loaded its
+ * append-only file.
+ */
+function redisPongs(port: number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
+    let answer = '';
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
     };
     socket.setTimeout(1_000, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => {
+      answer += data.toString();
+      if (answer.includes('+PONG')) done(true);
+      else if (/(^|\n)-/.test(answer)) done(false);
+    });
+    const auth = password === undefined ? '' : resp('AUTH', password);
+    socket.connect(port, '127.0.0.1', () => socket.write(auth + resp('PING')));
   });
+}
+
+export interface PrivateRedisOptions {
+  /** requirepass: every client must AUTH with it (redis://:password@…). */
+  password?: string;
+  /** A TLS port beside the plain one, with a PEM certificate and key (file paths); clients need no certificate. */
+  tls?: { port: number; cert: string; key: string };
 }
 
 /**
@@ -217,6 +284,7 @@ export class PrivateRedis implements PrivateService {
   constructor(
     root: string,
     readonly port: number,
+    private readonly options: PrivateRedisOptions = {},
   ) {
     const dir = join(root, 'redis');
     mkdirSync(dir, { recursive: true });
@@ -242,13 +310,37 @@ export class PrivateRedis implements PrivateService {
         'noeviction',
         '--daemonize',
         'no',
+        ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+        ...(options.tls === undefined
+          ? []
+          : [
+              '--tls-port',
+              String(options.tls.port),
+              '--tls-cert-file',
+              options.tls.cert,
+              '--tls-key-file',
+              options.tls.key,
+              '--tls-auth-clients',
+              'no',
+            ]),
       ],
       logFile: join(dir, 'server.log'),
     });
   }
 
+  /** With the password in it, when there is one. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.login}127.0.0.1:${this.port}`;
+  }
+
+  /** The TLS port's URL; only with the tls option. */
+  get tlsUrl(): string {
+    if (!this.options.tls) throw new Error('this Redis has no TLS port');
+    return `rediss://${this.login}127.0.0.1:${this.options.tls.port}`;
+  }
+
+  private get login(): string {
+    return this.options.password === undefined ? '' : `:${encodeURIComponent(this.options.password)}@`;
   }
 
   get up(): boolean {
@@ -257,7 +349,7 @@ export class PrivateRedis implements PrivateService {
 
   async start(): Promise<void> {
     this.process.start();
-    await waitUntil('redis', () => redisPongs(this.port));
+    await waitUntil('redis', () => redisPongs(this.port, this.options.password));
   }
 
   kill(): Promise<void> {
@@ -287,6 +379,29 @@ async function mqttAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** Whether something accepts TCP connections on this port of 127.0.0.1. */
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1', () => done(true));
+  });
+}
+
+export interface PrivateMosquittoOptions {
+  /**
+   * Configuration lines in place of the plain, anonymous listener on `port`: listeners with TLS,
+   * password_file, acl_file. They must open a listener on `port`, which counts as up once it accepts TCP
+   * connections (an anonymous MQTT connect may well be refused).
+   */
+  listeners?: string[];
+}
+
 /**
  * Mosquitto saving its persistent sessions every second. A kill -9 can still lose QoS 1 messages it
  * acknowledged since the last save; the manager covers those with each task's execution timeout and retries.
@@ -298,6 +413,7 @@ export class PrivateMosquitto implements PrivateService {
   constructor(
     root: string,
     readonly port: number,
+    private readonly options: PrivateMosquittoOptions = {},
   ) {
     const dir = join(root, 'mosquitto');
     mkdirSync(join(dir, 'data'), { recursive: true });
@@ -305,8 +421,7 @@ export class PrivateMosquitto implements PrivateService {
     writeFileSync(
       conf,
       [
-        `listener ${port} 127.0.0.1`,
-        'allow_anonymous true',
+        ...(options.listeners ?? [`listener ${port} 127.0.0.1`, 'allow_anonymous true']),
         'persistence true',
         `persistence_location ${join(dir, 'data')}/`,
         'autosave_interval 1',
@@ -340,7 +455,9 @@ export class PrivateMosquitto implements PrivateService {
 
   async start(): Promise<void> {
     this.process.start();
-    await waitUntil('mosquitto', () => mqttAnswers(this.url));
+    await waitUntil('mosquitto', () =>
+      this.options.listeners ? acceptsConnections(this.port) : mqttAnswers(this.url),
+    );
   }
 
   kill(): Promise<void> {

@@ -1,13 +1,13 @@
 import type { Config } from '../../src/config/config.ts';
 import { startManager, type RunningManager } from '../../src/manager.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import mqtt from 'mqtt';
 import { Redis } from 'ioredis';
-import { ingressClientId } from '../../src/mqtt/client.ts';
+import { clientOptions, ingressClientId } from '../../src/mqtt/client.ts';
 import { RedisIngressSlots } from '../../src/redis/ingress-slots.ts';
 import { deleteKeysWithPrefix } from './redis-cleanup.ts';
 import { TEST_REDIS_URL } from './test-database.ts';
-import { createTestDatabase } from './test-database.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { testConfig } from './test-config.ts';
 import { waitFor } from './wait.ts';
 
@@ -19,15 +19,30 @@ export interface TestManager {
   close(): Promise<void>;
 }
 
-/** The whole manager, every role in this process, against the real Postgres, Redis and Mosquitto. */
-export async function startTestManager(env: Record<string, string> = {}): Promise<TestManager> {
-  const database = await createTestDatabase();
-  const config = testConfig(database, env);
-  const manager = await startManager(config, createLogger(config.logLevel));
+/**
+ * The whole manager, every role in this process, against the real Postgres, Redis and Mosquitto. When it
+ * cannot start, its database is dropped and the reason thrown. `logger`: where its log goes (a test that
+ * reads it), instead of stdout at MANAGER_LOG_LEVEL. `database`: one of the test's own (a private Postgres),
+ * dropped as the one made here would be.
+ */
+export async function startTestManager(
+  env: Record<string, string> = {},
+  { logger, database: given }: { logger?: Logger; database?: TestDatabase } = {},
+): Promise<TestManager> {
+  const database = given ?? (await createTestDatabase());
+  let config: Config;
+  let manager: RunningManager;
+  try {
+    config = testConfig(database, env);
+    manager = await startManager(config, logger ?? createLogger(config.logLevel));
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
   return {
     config,
     manager,
-    baseUrl: `http://127.0.0.1:${manager.apiPort ?? 0}`,
+    baseUrl: `${config.http.tls ? 'https' : 'http'}://127.0.0.1:${manager.apiPort ?? 0}`,
     close: async () => {
       // Read from the manager's own store (Redis or Postgres) while it is open.
       const slots = await manager.resources.ingressSlots(1).used();
@@ -46,9 +61,10 @@ export async function startTestManager(env: Record<string, string> = {}): Promis
  */
 export async function discardIngressSessions(config: Config, slots?: number[]): Promise<void> {
   for (const slot of slots ?? (await slotsEverUsed(config))) {
-    // The broker the manager used, which need not be the shared test broker.
+    // The broker the manager used, which need not be the shared test broker, with the manager's login.
+    const settings = { ...config.mqtt, instanceId: config.instanceId };
     const client = await mqtt.connectAsync(config.mqtt.url, {
-      clientId: ingressClientId(config.mqtt.entityId, slot),
+      ...clientOptions(settings, ingressClientId(config.mqtt.entityId, slot)),
       clean: true,
       reconnectPeriod: 0,
     });

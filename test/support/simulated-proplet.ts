@@ -19,6 +19,19 @@ export interface ProtocolTopics {
   channelId: string;
 }
 
+/**
+ * A broker other than the shared test broker, as a proplet of a real deployment reaches it: its own
+ * password (the login is the proplet's id, as upstream's) and, for mqtts://, the CA to verify the broker
+ * against and a client certificate for a broker that asks for one.
+ */
+export interface PropletConnection {
+  url: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 /** What the proplet answers to a start: a result (results/error), or nothing (keeps running until stopped). */
 export type StartBehaviour = (
   start: StartMessage,
@@ -76,12 +89,17 @@ export class SimulatedProplet {
     this.base = `m/${topics.tenantId}/c/${topics.channelId}`;
   }
 
-  /** Connects, subscribes to manager commands, announces itself and starts beating. */
-  async start(options: { discovery?: boolean; heartbeats?: boolean } = {}): Promise<this> {
-    this.client = await mqtt.connectAsync(TEST_MQTT_URL, {
+  /** Connects (to the shared test broker unless told otherwise), subscribes to manager commands, announces itself and starts beating. */
+  async start(
+    options: { discovery?: boolean; heartbeats?: boolean; connection?: PropletConnection } = {},
+  ): Promise<this> {
+    const { url = TEST_MQTT_URL, password, ...tls } = options.connection ?? {};
+    this.client = await mqtt.connectAsync(url, {
       ...(this.echoesTraceContext ? { protocolVersion: TEST_MQTT_PROTOCOL_VERSION } : {}),
+      ...tls,
       clientId: this.id,
       username: this.id,
+      password,
       clean: true,
       reconnectPeriod: 0,
       will: {

@@ -75,7 +75,7 @@ describe('which dependency an error says is away', () => {
   });
 
   it('Redis: the requests connection while nothing listens, its timeouts, a queue not ready', async () => {
-    const redis = connectRedisForRequests(`redis://127.0.0.1:${await freePort()}`);
+    const redis = connectRedisForRequests({ url: `redis://127.0.0.1:${await freePort()}` });
     try {
       const error = await rejectionOf(redis.get('key'));
       assert.equal((error as Error).name, 'MaxRetriesPerRequestError');
