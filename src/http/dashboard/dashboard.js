@@ -29,8 +29,14 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** Back to the login form, to return here: the login cookie is gone or no longer valid. */
+function logIn() {
+  document.location.assign(`login?next=${encodeURIComponent(document.location.pathname)}`);
+}
+
 async function api(path, options = {}) {
   const response = await fetch(path, options);
+  if (response.status === 401) logIn();
   const text = await response.text();
   const body = text === '' ? undefined : JSON.parse(text);
   if (!response.ok) throw new Error(body?.error ?? `${response.status} ${response.statusText}`);
@@ -330,9 +336,31 @@ function setupForm() {
   });
 }
 
+// ---- logging out -----------------------------------------------------------------------------------
+
+/**
+ * The login page exists exactly when the manager requires tokens; then the page offers to log out, which
+ * has the manager remove the login cookie (scripts cannot: it is HttpOnly).
+ */
+async function setupLogout() {
+  const login = await fetch('login', { method: 'HEAD' }).catch(() => undefined);
+  if (!login?.ok) return;
+  const button = document.getElementById('logout');
+  button.hidden = false;
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    fetch('logout', { method: 'POST' })
+      .then(() => document.location.assign('login'))
+      .catch(() => {
+        button.disabled = false;
+      });
+  });
+}
+
 // ---- start -----------------------------------------------------------------------------------------
 
 setupForm();
+setupLogout().catch((error) => console.warn('could not tell whether logging in is needed:', error));
 renderCounts();
 follow();
 refresh(loadCounts, loadTasks, loadProplets);

@@ -5,29 +5,27 @@ import { stateName } from '../../domain/task-state.ts';
 import type { TaskCountService } from '../../services/task-count-service.ts';
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
+import { pagePolicy } from '../security-headers.ts';
 
 /** The page, its script and its style sheet: plain files, served as they are (no build step). */
 const DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
 
 /**
  * The page inserts only text (never markup) into itself; this policy is the second line of defence: no
- * script, style or connection but the manager's own, no inline script, no framing.
+ * script, style or connection but the manager's own, no inline script, no form submitted by the browser
+ * (the page's forms are sent by its script), no framing. Helmet's headers (nosniff, no referrer) come
+ * with every response.
  */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const CONTENT_SECURITY_POLICY = pagePolicy({
+  'script-src': "'self'",
+  'style-src': "'self'",
+  'img-src': "'self' data:",
+  'connect-src': "'self'",
+  'form-action': "'none'",
+});
 
 const PAGE_HEADERS = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
   // Small files that change with the manager's version: revalidated (ETag) on every load.
   'Cache-Control': 'no-cache',
 };
