@@ -70,8 +70,8 @@ export function createApp(deps: AppDependencies): Express {
   const limit = deps.rateLimit && rateLimit(deps.rateLimit);
   // Load balancers and orchestrators probe it without credentials; it tells nothing worth protecting.
   app.use('/health', healthRoutes(deps.health, deps.build, deps.instanceId));
-  if (deps.tokens && deps.tokens.length > 0) {
-    const verifier = new TokenVerifier(deps.tokens);
+  const verifier = deps.tokens && deps.tokens.length > 0 ? new TokenVerifier(deps.tokens) : undefined;
+  if (verifier) {
     // Before authentication, where logins are counted by address: it limits guessing too.
     if (limit) app.use(LOGIN_PATH, limit);
     app.use(loginRoutes(verifier, deps.logger));
@@ -85,7 +85,7 @@ export function createApp(deps: AppDependencies): Express {
   // Mounted at the root: the metrics of tasks and of proplets are one concern, under both resources.
   app.use(metricsRoutes(deps.metrics));
   if (deps.events) app.use('/events', eventRoutes(deps.events));
-  if (deps.taskCounts) app.use(dashboardRoutes(deps.taskCounts));
+  if (deps.taskCounts) app.use(dashboardRoutes(deps.taskCounts, { login: verifier !== undefined }));
   if (deps.prometheus) app.use(prometheusRoutes(deps.prometheus));
   // GET /openapi.json and its reference page at /docs.
   app.use(docsRoutes(deps.build.version));

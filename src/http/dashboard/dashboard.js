@@ -339,14 +339,12 @@ function setupForm() {
 // ---- logging out -----------------------------------------------------------------------------------
 
 /**
- * The login page exists exactly when the manager requires tokens; then the page offers to log out, which
- * has the manager remove the login cookie (scripts cannot: it is HttpOnly).
+ * With tokens required, the page is served with data-login="on" and offers to log out: the manager removes
+ * the login cookie (scripts cannot, it is HttpOnly), and the browser goes to the login form.
  */
-async function setupLogout() {
-  const login = await fetch('login', { method: 'HEAD' }).catch(() => undefined);
-  if (!login?.ok) return;
+function setupLogout() {
+  if (document.body.dataset.login !== 'on') return;
   const button = document.getElementById('logout');
-  button.hidden = false;
   button.addEventListener('click', () => {
     button.disabled = true;
     fetch('logout', { method: 'POST' })
@@ -360,7 +358,7 @@ async function setupLogout() {
 // ---- start -----------------------------------------------------------------------------------------
 
 setupForm();
-setupLogout().catch((error) => console.warn('could not tell whether logging in is needed:', error));
+setupLogout();
 renderCounts();
 follow();
 refresh(loadCounts, loadTasks, loadProplets);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import express, { Router } from 'express';
@@ -34,17 +36,31 @@ function setPageHeaders(res: ServerResponse): void {
   for (const [name, value] of Object.entries(PAGE_HEADERS)) res.setHeader(name, value);
 }
 
-/** The dashboard at `/`, its files under `/dashboard/`, and the task counts it shows. */
-export function dashboardRoutes(counts: TaskCountService): Router {
+const LOGIN_OFF = 'data-login="off"';
+
+/**
+ * index.html as served: with tokens required (`login`), marked so that the page offers to log out. Read
+ * once; Express's ETag still lets browsers revalidate it.
+ */
+function indexPage(login: boolean): string {
+  const page = readFileSync(join(DASHBOARD_DIR, 'index.html'), 'utf8');
+  if (!page.includes(LOGIN_OFF)) throw new Error(`dashboard index.html lost its ${LOGIN_OFF} marker`);
+  return login ? page.replace(LOGIN_OFF, 'data-login="on"') : page;
+}
+
+/**
+ * The dashboard at `/`, its files under `/dashboard/`, and the task counts it shows. `login`: tokens are
+ * required, and the page has a log-out button.
+ */
+export function dashboardRoutes(counts: TaskCountService, options: { login: boolean }): Router {
   const router = Router();
 
+  const page = indexPage(options.login);
   router
     .route('/')
-    .get((_req, res, next) => {
+    .get((_req, res) => {
       setPageHeaders(res);
-      res.sendFile('index.html', { root: DASHBOARD_DIR }, (error) => {
-        if (error) next(error);
-      });
+      res.type('html').send(page);
     })
     .all(methodNotAllowed);
 
