@@ -25,6 +25,8 @@ export interface QueueBoard {
  * Google Fonts, which fall back to system fonts offline.
  */
 const BOARD_POLICY = pagePolicy({
+  // Its page sets <base href> to where it is mounted.
+  'base-uri': "'self'",
   'script-src': "'self'",
   'style-src': "'self' 'unsafe-inline' https://fonts.googleapis.com",
   'font-src': "'self' https://fonts.gstatic.com",

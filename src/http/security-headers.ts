@@ -19,6 +19,9 @@ export function securityHeaders(): RequestHandler {
     strictTransportSecurity: { maxAge: HSTS_MAX_AGE_SECONDS, includeSubDomains: false },
     // The same as frame-ancestors 'none', for browsers that predate it.
     xFrameOptions: { action: 'deny' },
+    // No referrer to other sites, but a real Origin on this site's own requests, which the check of
+    // same-site changes (auth/same-origin.ts) reads: under no-referrer browsers send Origin: null.
+    referrerPolicy: { policy: 'same-origin' },
   });
 }
 

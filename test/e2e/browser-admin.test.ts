@@ -183,6 +183,14 @@ describe('the pages in a browser, with tokens required', () => {
     assert.equal(new URL(page.url()).pathname, '/docs');
     await page.waitForSelector('.opblock', { timeout: 20_000 });
     assert.equal(await page.locator('.opblock').count(), OPERATIONS.length);
+    // "Try it out" works: Swagger UI's request carries the login cookie.
+    const list = page.locator('#operations-tasks-listTasks');
+    await list.locator('.opblock-summary').click();
+    await list.locator('.try-out__btn').click();
+    await list.locator('.execute').click();
+    const status = list.locator('.live-responses-table tbody .response-col_status').first();
+    await status.waitFor({ timeout: 20_000 });
+    assert.equal((await status.textContent())?.trim(), '200');
 
     await page.goto(`${harness.baseUrl}/admin/queues`);
     await page.getByText('Propeller queues').first().waitFor({ timeout: 20_000 });

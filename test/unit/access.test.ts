@@ -121,10 +121,21 @@ describe('same-site requests', () => {
       assert.equal(isCrossSite({ host, origin }), true, origin);
   });
 
-  it('without an Origin, trusts Sec-Fetch-Site', () => {
+  it('trusts Sec-Fetch-Site, which scripts cannot set, and refuses a sibling subdomain too', () => {
     assert.equal(isCrossSite({ host }), false);
     assert.equal(isCrossSite({ host, 'sec-fetch-site': 'same-origin' }), false);
     assert.equal(isCrossSite({ host, 'sec-fetch-site': 'cross-site' }), true);
+    assert.equal(isCrossSite({ host, 'sec-fetch-site': 'same-site' }), true);
+    assert.equal(
+      isCrossSite({ host, origin: 'http://127.0.0.1:7070', 'sec-fetch-site': 'cross-site' }),
+      true,
+    );
+  });
+
+  it('takes Origin: null as this site only when Sec-Fetch-Site says so (pages under no-referrer)', () => {
+    assert.equal(isCrossSite({ host, origin: 'null', 'sec-fetch-site': 'same-origin' }), false);
+    assert.equal(isCrossSite({ host, origin: 'null', 'sec-fetch-site': 'cross-site' }), true);
+    assert.equal(isCrossSite({ host, origin: 'null' }), true);
   });
 });
 
