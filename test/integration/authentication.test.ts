@@ -7,9 +7,11 @@ import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
+import { openApiDocument } from '../../src/http/openapi/document.ts';
 import { OPERATIONS, type OperationSpec } from '../../src/http/openapi/operations.ts';
 import { rateLimit } from '../../src/http/rate-limit/rate-limit.ts';
 import { boundPort, closeServer, listen } from '../../src/http/server.ts';
+import { buildInfo } from '../../src/observability/build-info.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { freePort } from '../support/free-port.ts';
 import { startTestManager, type TestManager } from '../support/manager-harness.ts';
@@ -30,6 +32,7 @@ const TOKENS = {
   burst: secret('burst'),
 };
 const WRONG = secret('wrong');
+const DOCUMENT: any = openApiDocument(buildInfo().version);
 /**
  * Changes per token per hour: more than any caller here makes, but for the one that tries; one comes back a
  * minute, so none does while the test runs.
@@ -136,6 +139,9 @@ describe('every documented operation, for each caller', () => {
         const { path, body, headers } = requestFor(operation);
         const answer = await send(method, path, { ...headers, ...headersOf(caller) }, body);
         assertOutcome(answer, expected(caller, need), `${method} ${path} with ${caller}`);
+        // The document says so too.
+        if (answer.status === 401 || answer.status === 403)
+          assert.ok(DOCUMENT.paths[operation.path][operation.method].responses[String(answer.status)]);
       }
     });
   }
