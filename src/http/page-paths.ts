@@ -4,6 +4,8 @@
  */
 export const QUEUE_BOARD_PATH = '/admin/queues';
 export const LOGIN_PATH = '/login';
+/** The login form's look: the dashboard's style sheet, served without authentication (it holds no data). */
+export const LOGIN_STYLE_SHEET = '/dashboard/dashboard.css';
 
 /** The dashboard is `/` with its files under /dashboard; the API reference; Bull Board. */
 const PAGE_PREFIXES = ['/dashboard', '/docs', QUEUE_BOARD_PATH];

@@ -247,7 +247,9 @@ describe('the browser login', () => {
     assert.match(page.text, /name="next" value="\/docs"/);
     assert.doesNotMatch(page.text, /<script/);
     assert.match(page.headers.get('content-security-policy') ?? '', /form-action 'self'/);
-    assert.equal((await send('GET', '/login/login.css')).status, 200);
+    // With the one file of the pages it needs, and no other.
+    assert.equal((await send('GET', '/dashboard/dashboard.css')).status, 200);
+    assert.equal((await send('GET', '/dashboard/dashboard.js')).status, 401);
   });
 
   it('refuses a wrong token with the form again and an error (401), setting no cookie', async () => {

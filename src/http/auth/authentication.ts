@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { decideAccess } from './access-decision.ts';
 import { WWW_AUTHENTICATE } from './credentials.ts';
-import { isPagePath, LOGIN_PATH } from '../page-paths.ts';
+import { isPagePath, LOGIN_PATH, LOGIN_STYLE_SHEET } from '../page-paths.ts';
 import { isReadMethod } from './required-access.ts';
 import { setTokenHolder } from './token-holder.ts';
 import type { TokenVerifier } from './token-verifier.ts';
@@ -28,6 +28,11 @@ export function loginLocation(next: string): string {
  */
 export function authentication(verifier: TokenVerifier): RequestHandler {
   return (req, res, next) => {
+    // The login form's look, needed before there is a cookie.
+    if (req.path === LOGIN_STYLE_SHEET && isReadMethod(req.method)) {
+      next();
+      return;
+    }
     const decision = decideAccess(verifier, { method: req.method, path: req.path, headers: req.headers });
     switch (decision.outcome) {
       case 'allowed':

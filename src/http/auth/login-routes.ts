@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import express, { Router, type Response } from 'express';
 import type { Logger } from '../../observability/logger.ts';
 import { methodNotAllowed } from '../errors.ts';
@@ -9,8 +8,6 @@ import { safeNext } from './safe-next.ts';
 import { isCrossSite } from './same-origin.ts';
 import { setTokenHolder } from './token-holder.ts';
 import type { TokenVerifier } from './token-verifier.ts';
-
-const STYLE_SHEET = fileURLToPath(new URL('login.css', import.meta.url));
 
 /** A token and a path: a few hundred bytes. */
 const FORM_LIMIT = '8kb';
@@ -27,8 +24,8 @@ function sendPage(res: Response, status: number, page: string): void {
 
 /**
  * The browser login (only with tokens configured): GET /login shows the form, POST /login checks the
- * token and stores it in the session cookie, POST /logout removes it. Served without authentication, like
- * the one style sheet the form uses. A login or logout sent from another site is refused, so that no site
+ * token and stores it in the session cookie, POST /logout removes it. Served without authentication (as
+ * is the style sheet of the form, see authentication.ts). A login or logout sent from another site is refused, so that no site
  * can log a browser in under a token of its choosing, or out.
  */
 export function loginRoutes(verifier: TokenVerifier, logger: Logger): Router {
@@ -66,12 +63,6 @@ export function loginRoutes(verifier: TokenVerifier, logger: Logger): Router {
       res.set('Set-Cookie', sessionCookie(token, req.secure)).redirect(303, next);
     })
     .all(methodNotAllowed);
-
-  router.get(`${LOGIN_PATH}/login.css`, (_req, res, next) => {
-    res.set('Cache-Control', 'no-cache').sendFile(STYLE_SHEET, (error) => {
-      if (error) next(error);
-    });
-  });
 
   router
     .route('/logout')
