@@ -199,7 +199,7 @@ describe('Bull Board, pages, /metrics and /events, for each caller', () => {
     assert.equal(answer.headers.get('content-security-policy'), "default-src 'none';frame-ancestors 'none'");
     assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(answer.headers.get('x-frame-options'), 'DENY');
-    assert.equal(answer.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(answer.headers.get('referrer-policy'), 'same-origin');
     assert.equal(answer.headers.get('x-powered-by'), null);
     // Refusals too.
     assert.match(
