@@ -86,13 +86,21 @@ export function startUpBanner(manager: RunningManager): string {
     lines.push(`  metrics    ${apiUrl(host, manager.metricsPort, tls !== undefined)}/metrics`);
   if (manager.apiPort !== undefined) {
     const api = apiUrl(host, manager.apiPort, tls !== undefined);
+    const withToken = config.auth.tokens.length > 0;
+    // With tokens required, the command reads one from $TOKEN.
+    const flags = [trust?.flags, withToken ? '-H "Authorization: Bearer $TOKEN"' : '']
+      .filter(Boolean)
+      .join(' ');
     lines.push(
       `  API        ${api}  (health: ${api}/health, metrics: ${api}/metrics)`,
       `  API docs   ${api}/docs  (OpenAPI document: ${api}/openapi.json)`,
       `  queues     ${api}/admin/queues  (Bull Board${config.bullBoardReadOnly ? ', read-only' : ''})`,
+      withToken
+        ? `  access     ${config.auth.tokens.length} API token(s); browsers log in at ${api}/login`
+        : `  access     no authentication: anyone who reaches ${config.http.host} may use the API`,
       '',
-      'Run a sample task:',
-      `  ${sampleCommand(api, trust?.flags)}`,
+      withToken ? 'Run a sample task (with an operator or admin token in $TOKEN):' : 'Run a sample task:',
+      `  ${sampleCommand(api, flags)}`,
     );
     if (trust?.note) lines.push(`  (${trust.note})`);
   }

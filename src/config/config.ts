@@ -2,9 +2,11 @@ import { hostname } from 'node:os';
 import type { ExecutionMode } from '../domain/progression.ts';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './config-error.ts';
+import { checkUnique, parseTokenList, readTokenFile, TokenListError, type ApiToken } from './api-tokens.ts';
 import { readManagerToml } from './config-toml.ts';
 import { LOCAL_DEFAULTS } from './defaults.ts';
-import { environmentSchema } from './environment.ts';
+import { environmentSchema, type Environment } from './environment.ts';
+import { unsafeExposure } from './exposure.ts';
 import { findExecutable } from './find-executable.ts';
 import { toMqttUrl, withoutEmpty } from './variable-types.ts';
 import type { Role } from './roles.ts';
@@ -28,6 +30,13 @@ export interface Config {
    * api serves /metrics on its own port.
    */
   metricsPort: number | undefined;
+  /**
+   * The tokens the API accepts (none: no authentication); allowInsecure lets a process without them bind
+   * beyond loopback.
+   */
+  auth: { tokens: readonly ApiToken[]; allowInsecure: boolean };
+  /** Changes per client (token, or address without tokens) per api process; undefined: no limit. */
+  rateLimit: RateLimit | undefined;
   /** A response making no progress for this long is cut off; always longer than invokeTimeoutMs. */
   httpWriteTimeoutMs: number;
   /** A request body beyond this many bytes is refused (413). */
@@ -98,6 +107,14 @@ export interface Config {
   tracing?: TracingConfig;
 }
 
+export interface RateLimit {
+  /** Requests per period, and the largest burst. */
+  limit: number;
+  periodMs: number;
+  /** As configured (`100/s`), for messages. */
+  text: string;
+}
+
 export interface TracingConfig {
   /** Where spans go: the collector's OTLP/HTTP traces endpoint. */
   tracesUrl: string;
@@ -136,6 +153,16 @@ export function loadConfig(
     throw new ConfigError(
       'invalid configuration:\n  MANAGER_EVENTS_HEARTBEAT: must be shorter than MANAGER_HTTP_SERVER_WRITE_TIMEOUT, or quiet event streams would be cut off',
     );
+  const tokens = apiTokens(e, cwd);
+  const metricsPort = e.MANAGER_METRICS_PORT;
+  const exposure = unsafeExposure({
+    host: e.MANAGER_HTTP_HOST,
+    // A process without the api binds the host only for /metrics (see serveProcessMetrics).
+    binds: e.MANAGER_ROLES.has('api') || metricsPort !== undefined,
+    hasTokens: tokens.length > 0,
+    allowInsecure: e.MANAGER_ALLOW_INSECURE,
+  });
+  if (exposure) throw new ConfigError(`invalid configuration:\n  ${exposure}`);
   const broker = e.MANAGER_MQTT_ADDRESS === undefined;
   const queue = queueStoreOf(e.MANAGER_QUEUE_STORE, e.MANAGER_REDIS_URL, set.PATH);
   // Upstream reads all four from config.toml when any is missing; here the environment still wins per key.
@@ -156,7 +183,9 @@ export function loadConfig(
     shutdownTimeoutMs: e.MANAGER_SHUTDOWN_TIMEOUT,
     embeddedProplets: e.MANAGER_EMBEDDED_PROPLETS ?? (broker ? 1 : 0),
     http: { host: e.MANAGER_HTTP_HOST, port: e.MANAGER_HTTP_PORT, ...defined('tls', security.httpTls) },
-    metricsPort: e.MANAGER_METRICS_PORT,
+    metricsPort,
+    auth: { tokens, allowInsecure: e.MANAGER_ALLOW_INSECURE },
+    rateLimit: e.MANAGER_RATE_LIMIT,
     httpWriteTimeoutMs: e.MANAGER_HTTP_SERVER_WRITE_TIMEOUT,
     httpMaxBodyBytes: e.MANAGER_HTTP_MAX_BODY,
     standIns: {
@@ -222,6 +251,32 @@ export function loadConfig(
 /** `{ [key]: value }`, or nothing where value is undefined: settings that are off leave no key behind. */
 function defined<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
+
+/**
+ * The tokens of MANAGER_API_TOKENS and MANAGER_API_TOKENS_FILE together; a bad entry is reported with the
+ * variable it is in (and its line or position), never with its token.
+ */
+function apiTokens(e: Environment, cwd: string): ApiToken[] {
+  const reported = <T>(variable: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof TokenListError)) throw error;
+      throw new ConfigError(`invalid configuration:\n  ${variable}: ${error.message}`, { cause: error });
+    }
+  };
+  const listed = e.MANAGER_API_TOKENS;
+  const file = e.MANAGER_API_TOKENS_FILE;
+  const tokens = [
+    ...(listed === undefined ? [] : reported('MANAGER_API_TOKENS', () => parseTokenList(listed))),
+    ...(file === undefined
+      ? []
+      : reported('MANAGER_API_TOKENS_FILE', () => readTokenFile(resolve(cwd, file)))),
+  ];
+  const variables = [listed && 'MANAGER_API_TOKENS', file && 'MANAGER_API_TOKENS_FILE'].filter(Boolean);
+  reported(variables.join(', '), () => checkUnique(tokens));
+  return tokens;
 }
 
 /**

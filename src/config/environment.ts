@@ -15,6 +15,7 @@ import {
   mqttQos,
   optionalPort,
   optionalIntegerIn,
+  rateLimit,
   ratio,
 } from './variable-types.ts';
 
@@ -68,6 +69,17 @@ export const environmentSchema = z.object({
    * for any free one, or off.
    */
   MANAGER_METRICS_PORT: optionalPort(7071),
+  /**
+   * API tokens, a comma list of `name:role:token` (src/config/api-tokens.ts). Unset, with no token file
+   * either: the API needs no authentication and binds only a loopback address (see MANAGER_ALLOW_INSECURE).
+   */
+  MANAGER_API_TOKENS: z.string().optional(),
+  /** A file of tokens, one `name:role:token` or `name:role:sha256:<hex>` per line; adds to the list above. */
+  MANAGER_API_TOKENS_FILE: z.string().trim().min(1).optional(),
+  /** Lets a process without API tokens bind an address other than loopback. */
+  MANAGER_ALLOW_INSECURE: flag(false),
+  /** Changes (POST, PUT, PATCH, DELETE) per token, per api process: `100/s`, `6000/m`, or off. */
+  MANAGER_RATE_LIMIT: rateLimit,
   /** Unset: an embedded broker (aedes) stands in; see src/embedded. */
   MANAGER_MQTT_ADDRESS: brokerAddress.optional(),
   /** 5 for brokers that speak MQTT 5 (shared subscriptions, session expiry); 4 for MQTT 3.1.1 only. */

@@ -140,6 +140,28 @@ export const ratio = (fallback: number) =>
 /** The path of a file (a PEM certificate or key, say), read and checked once the environment parses. */
 export const filePath = z.string().trim().min(1, 'must not be empty').optional();
 
+const RATE_PERIODS_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const MAX_RATE = 1_000_000_000;
+
+/** `off` (the default) or `<n>/<s|m|h>`: at most n requests per period, in bursts of up to n. */
+export const rateLimit = z
+  .string()
+  .default('off')
+  .transform((text, ctx) => {
+    const trimmed = text.trim();
+    if (trimmed === 'off') return undefined;
+    const match = /^(\d+)\/([smh])$/.exec(trimmed);
+    const limit = Number(match?.[1]);
+    if (!match || limit < 1 || limit > MAX_RATE) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected off or <n>/<s|m|h> (n from 1 to ${MAX_RATE}), such as 100/s or 6000/m, got '${text}'`,
+      });
+      return z.NEVER;
+    }
+    return { limit, periodMs: RATE_PERIODS_MS[match[2] as keyof typeof RATE_PERIODS_MS], text: trimmed };
+  });
+
 /** An http:// or https:// URL, without a default. */
 export const httpUrl = z.string().refine((text) => /^https?:\/\/[^/\s]+/.test(text) && URL.canParse(text), {
   message: 'expected an http:// or https:// URL such as http://jaeger:4318',

@@ -19,6 +19,7 @@ import type { Logger } from '../observability/logger.ts';
 import { createApp } from './app.ts';
 import { EventStreams } from './event-streams.ts';
 import { boundPort, closeServer, listen } from './server.ts';
+import { warnIfUnauthenticated } from './auth/unauthenticated-warning.ts';
 
 /** Within HealthService's own limit, so a broker that is reconnecting right now can still pass. */
 const BROKER_CHECK_MS = 1_500;
@@ -116,6 +117,8 @@ export async function createApiApp(
     instanceId: config.mqtt.entityId,
     maxBodyBytes: config.httpMaxBodyBytes,
     queueBoard: board,
+    tokens: config.auth.tokens,
+    rateLimit: config.rateLimit,
     logger: log,
   });
   return {
@@ -137,6 +140,7 @@ export async function startApi(resources: Resources): Promise<RoleHandle & { por
   });
   const port = boundPort(server);
   log.info({ host: config.http.host, port, https: config.http.tls !== undefined }, 'HTTP API listening');
+  warnIfUnauthenticated(config, log, 'HTTP API', port);
   return {
     name: 'api',
     port,

@@ -3,18 +3,36 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Express, RequestHandler } from 'express';
 import type { Logger } from '../observability/logger.ts';
+import { QUEUE_BOARD_PATH } from './page-paths.ts';
+import { pagePolicy } from './security-headers.ts';
 import { QUEUE_NAMES } from '../queue/catalog.ts';
 import { createQueue, type QueueConnection } from '../queue/queue-connection.ts';
 
-export const BULL_BOARD_PATH = '/admin/queues';
+export const BULL_BOARD_PATH = QUEUE_BOARD_PATH;
 
 export interface QueueBoard {
   /** Where the api serves it. */
   path: string;
   handler: RequestHandler;
+  contentSecurityPolicy: string;
   /** Closes the board's queues (not the connection they share, on Redis). */
   close(): Promise<void>;
 }
+
+/**
+ * Bull Board's page: its own scripts (its configuration is an inline JSON block, which is data, not script),
+ * inline styles (React sets them, and its loading screen has a style element), and its stylesheet's
+ * Google Fonts, which fall back to system fonts offline.
+ */
+const BOARD_POLICY = pagePolicy({
+  // Its page sets <base href> to where it is mounted.
+  'base-uri': "'self'",
+  'script-src': "'self'",
+  'style-src': "'self' 'unsafe-inline' https://fonts.googleapis.com",
+  'font-src': "'self' https://fonts.gstatic.com",
+  'img-src': "'self' data:",
+  'connect-src': "'self'",
+});
 
 /**
  * On BullMQ's Postgres backend each Queue owns a pool. The board reads every queue each time its page
@@ -62,6 +80,7 @@ export function bullBoard(
   return {
     path: BULL_BOARD_PATH,
     handler: board,
+    contentSecurityPolicy: BOARD_POLICY,
     close: async () => {
       await Promise.all(queues.map((queue) => queue.close()));
     },

@@ -1,4 +1,8 @@
-import type { RequestListener } from 'node:http';
+import type { OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http';
+import { decideAccess } from '../http/auth/access-decision.ts';
+import { WWW_AUTHENTICATE } from '../http/auth/credentials.ts';
+import { TokenVerifier } from '../http/auth/token-verifier.ts';
+import { warnIfUnauthenticated } from '../http/auth/unauthenticated-warning.ts';
 import { boundPort, closeServer, listen } from '../http/server.ts';
 import type { Config, HttpTls } from '../config/config.ts';
 import { buildInfo } from './build-info.ts';
@@ -10,9 +14,13 @@ export interface PrometheusServer {
   close(): Promise<void>;
 }
 
+const json = (res: ServerResponse, status: number, headers: OutgoingHttpHeaders, error: string) =>
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error }));
+
 /**
  * `/metrics` for a process that runs no api (whose HTTP port serves it otherwise): a bare node:http server,
- * since it has nothing else to serve; HTTPS with the api's certificate when it has one.
+ * since it has nothing else to serve; HTTPS with the api's certificate when it has one. With a verifier, a
+ * token is needed as on the api (any role may read).
  */
 export async function startPrometheusServer(
   exposition: PrometheusExposition,
@@ -20,16 +28,27 @@ export async function startPrometheusServer(
   port: number,
   logger: Logger,
   tls?: HttpTls,
+  verifier?: TokenVerifier,
 ): Promise<PrometheusServer> {
   const handler: RequestListener = (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (verifier) {
+      const decision = decideAccess(verifier, { method: req.method ?? 'GET', path, headers: req.headers });
+      if (decision.outcome === 'unauthenticated') {
+        json(res, 401, { 'www-authenticate': WWW_AUTHENTICATE }, decision.message);
+        return;
+      }
+      if (decision.outcome === 'forbidden') {
+        json(res, 403, {}, decision.message);
+        return;
+      }
+    }
     if (path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      json(res, 404, {}, 'not found');
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { 'content-type': 'application/json', allow: 'GET, HEAD' });
-      res.end('{"error":"method not allowed"}');
+      json(res, 405, { allow: 'GET, HEAD' }, 'method not allowed');
       return;
     }
     exposition.text().then(
@@ -39,7 +58,7 @@ export async function startPrometheusServer(
       },
       (error: unknown) => {
         logger.error({ err: error }, 'could not collect metrics');
-        res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+        json(res, 500, {}, 'internal error');
       },
     );
   };
@@ -58,17 +77,20 @@ export async function serveProcessMetrics(
   if (config.roles.has('api') || config.metricsPort === undefined) return undefined;
   const exposition = prometheusExposition({ version: buildInfo().version, roles: [...config.roles] });
   try {
+    const { tokens } = config.auth;
     const server = await startPrometheusServer(
       exposition,
       config.http.host,
       config.metricsPort,
       logger,
       config.http.tls,
+      tokens.length > 0 ? new TokenVerifier(tokens) : undefined,
     );
     logger.info(
       { host: config.http.host, port: server.port, https: config.http.tls !== undefined },
       'metrics served at /metrics',
     );
+    warnIfUnauthenticated(config, logger, '/metrics', server.port);
     return server;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;

@@ -80,8 +80,22 @@ async function openPage(path: string): Promise<{ page: Page; elsewhere: string[]
       problems.push(`${response.status()}: ${response.url()}`);
   });
   page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
+  // What the page's content security policy blocked: the page would be missing it.
+  page.on('console', (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) problems.push(`policy: ${message.text()}`);
+  });
   await page.goto(`${harness.baseUrl}${path}`);
   return { page, elsewhere, problems };
+}
+
+/** Bull Board's overview, with a card per queue and its count of jobs. */
+async function assertBoardOverview(page: Page): Promise<void> {
+  await page.getByText('Propeller queues').first().waitFor({ timeout: 20_000 });
+  await page
+    .getByText(/^\d+ Jobs?$/)
+    .first()
+    .waitFor({ timeout: 20_000 });
+  for (const name of QUEUE_NAMES) assert.ok((await page.getByText(name, { exact: true }).count()) >= 2, name);
 }
 
 describe('the pages in a browser', () => {
@@ -110,14 +124,7 @@ describe('the pages in a browser', () => {
 
   it('/admin/queues renders Bull Board with every queue, from the manager but for its fonts', async () => {
     const { page, elsewhere, problems } = await openPage('/admin/queues');
-    await page.getByText('Propeller queues').first().waitFor({ timeout: 20_000 });
-    // The overview has a card per queue, with its count of jobs.
-    await page
-      .getByText(/^\d+ Jobs?$/)
-      .first()
-      .waitFor({ timeout: 20_000 });
-    for (const name of QUEUE_NAMES)
-      assert.ok((await page.getByText(name, { exact: true }).count()) >= 2, name);
+    await assertBoardOverview(page);
     await screenshot(page, 'bull-board.png');
 
     // A queue's failed jobs, with the actions of a board that is not read-only.
@@ -148,6 +155,77 @@ describe('Bull Board read-only, in a browser', () => {
     assert.equal(await page.getByRole('button', { name: 'Retry all' }).count(), 0);
     assert.equal(await page.getByRole('button', { name: 'Clean all' }).count(), 0);
     assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
+
+describe('the pages in a browser, with tokens required', () => {
+  const ADMIN = `admin-${randomUUID()}`;
+  const VIEWER = `viewer-${randomUUID()}`;
+
+  before(async () => {
+    await harness.close();
+    harness = await startTestManager({ MANAGER_API_TOKENS: `root:admin:${ADMIN},grafana:viewer:${VIEWER}` });
+  });
+
+  /** Opens a page, is sent to the login form, logs in there, and is brought back. */
+  async function logInAt(path: string, token: string) {
+    // The browser is shared: each test starts logged out.
+    await browser.context.clearCookies();
+    const opened = await openPage(path);
+    const { page } = opened;
+    assert.equal(new URL(page.url()).pathname, '/login', path);
+    await page.fill('input[name="token"]', token);
+    await page.click('button[type="submit"]');
+    await page.waitForURL((url) => url.pathname !== '/login');
+    return opened;
+  }
+
+  it('an admin logs in through the form and then sees /docs, Bull Board and the dashboard', async () => {
+    const { page, problems } = await logInAt('/docs', ADMIN);
+    assert.equal(new URL(page.url()).pathname, '/docs');
+    await page.waitForSelector('.opblock', { timeout: 20_000 });
+    assert.equal(await page.locator('.opblock').count(), OPERATIONS.length);
+    // "Try it out" works: Swagger UI's request carries the login cookie.
+    const list = page.locator('#operations-tasks-listTasks');
+    await list.locator('.opblock-summary').click();
+    await list.locator('.try-out__btn').click();
+    await list.locator('.execute').click();
+    const status = list.locator('.live-responses-table tbody .response-col_status').first();
+    await status.waitFor({ timeout: 20_000 });
+    assert.equal((await status.textContent())?.trim(), '200');
+
+    await page.goto(`${harness.baseUrl}/admin/queues`);
+    // Bull Board's own requests carry the cookie too.
+    await assertBoardOverview(page);
+
+    await page.goto(`${harness.baseUrl}/`);
+    await page.locator('#connection[data-status="live"]').waitFor({ timeout: 20_000 });
+    assert.ok(await page.locator('#logout').isVisible());
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('a viewer sees /docs and the dashboard, not Bull Board', async () => {
+    const { page } = await logInAt('/admin/queues', VIEWER);
+    assert.equal(new URL(page.url()).pathname, '/admin/queues');
+    assert.match((await page.locator('body').textContent()) ?? '', /role viewer.*needs admin/);
+
+    await page.goto(`${harness.baseUrl}/docs`);
+    await page.waitForSelector('.opblock', { timeout: 20_000 });
+    await page.goto(`${harness.baseUrl}/`);
+    await page.locator('#connection[data-status="live"]').waitFor({ timeout: 20_000 });
+    await page.close();
+  });
+
+  it('a wrong token gets the form again, with an error', async () => {
+    await browser.context.clearCookies();
+    const { page } = await openPage('/docs');
+    await page.fill('input[name="token"]', 'not-a-token');
+    await page.click('button[type="submit"]');
+    await page.locator('.error').waitFor();
+    assert.equal(await page.locator('.error').textContent(), 'That token is not valid.');
+    assert.equal(new URL(page.url()).pathname, '/login');
     await page.close();
   });
 });

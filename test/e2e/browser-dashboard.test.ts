@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { TaskState } from '../../src/domain/task-state.ts';
@@ -67,6 +68,8 @@ describe('the dashboard in a browser', () => {
       assert.equal(response?.status(), 200);
       assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
       await page.locator('#connection[data-status="live"]').waitFor();
+      // Without tokens there is nothing to log out of.
+      assert.equal(await page.locator('#logout').isVisible(), false);
       // Set before the task runs: still there at the end means the page never reloaded.
       await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
 
@@ -140,6 +143,65 @@ describe('the dashboard in a browser', () => {
       await status.waitFor();
       assert.match((await status.textContent()) ?? '', /must end in \.wasm/);
       assert.equal((await api('GET', '/tasks?limit=100')).body.total, before);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('the dashboard in a browser, with tokens required', () => {
+  const OPERATOR = `operator-${randomUUID()}`;
+  let harness: TestManager;
+  let proplet: SimulatedProplet;
+
+  before(async () => {
+    harness = await startTestManager({ MANAGER_API_TOKENS: `ops:operator:${OPERATOR}` });
+    proplet = new SimulatedProplet(harness.config.mqtt, (start) => ({
+      results: String((start.inputs ?? []).map(Number).reduce((a, b) => a + b, 0)),
+    }));
+    await proplet.start();
+  });
+
+  after(async () => {
+    await proplet.stop();
+    await harness.close();
+  });
+
+  it('logs in through the form, runs a task from the page with the cookie alone, and logs out', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      await page.goto(`${harness.baseUrl}/`);
+      // Sent to the form, which returns the browser to the dashboard.
+      assert.equal(new URL(page.url()).pathname, '/login');
+      await page.fill('input[name="token"]', OPERATOR);
+      await page.click('button[type="submit"]');
+      await page.waitForURL(`${harness.baseUrl}/`);
+      await page.locator('#connection[data-status="live"]').waitFor();
+      const cookie = (await browser.context.cookies()).find((c) => c.name === 'propeller_token');
+      assert.equal(cookie?.httpOnly, true);
+      assert.equal(cookie?.sameSite, 'Strict');
+      // Scripts of the page cannot read it.
+      assert.equal(await page.evaluate('document.cookie'), '');
+
+      // The page's own requests (JSON, multipart upload, start) carry the cookie and its Origin.
+      await page.fill('#task-form input[name="name"]', 'add');
+      await page.fill('#task-form input[name="inputs"]', '4, 5');
+      await page.setInputFiles('#task-form input[name="file"]', ADD_WASM);
+      await page.click('#task-form button[type="submit"]');
+      await page.locator('#form-status.ok').waitFor();
+      await page.locator('#recent-tasks .outcome', { hasText: '9' }).waitFor({ timeout: 30_000 });
+
+      const logout = page.locator('#logout');
+      assert.ok(await logout.isVisible());
+      await logout.click();
+      await page.waitForURL(/\/login$/);
+      assert.equal((await browser.context.cookies()).filter((c) => c.name === 'propeller_token').length, 0);
+      await page.goto(`${harness.baseUrl}/`);
+      assert.equal(new URL(page.url()).pathname, '/login');
+      assert.deepEqual(problems, []);
     } finally {
       await browser.close();
     }

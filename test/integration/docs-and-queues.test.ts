@@ -41,8 +41,12 @@ describe('/docs', () => {
     const page = await get(harness.baseUrl, '/docs');
     assert.equal(page.status, 200);
     assert.match(page.type, /^text\/html/);
-    assert.match(page.text, /url: 'openapi\.json'/);
+    // No inline script: the page's policy allows none, so Swagger UI is started by a file of its own.
+    assert.doesNotMatch(page.text, /<script>/);
     const assets = referenced(page.text);
+    const start = assets.find((asset) => asset.endsWith('start-swagger-ui.js'));
+    assert.ok(start, assets.join(', '));
+    assert.match((await get(harness.baseUrl, `/${start}`)).text, /url: 'openapi\.json'/);
     assert.ok(assets.length >= 3, assets.join(', '));
     for (const asset of assets) {
       // Relative to /docs, so nothing leaves the manager (no CDN, no absolute URL).

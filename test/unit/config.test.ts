@@ -158,6 +158,8 @@ describe('loadConfig', () => {
       {
         MANAGER_INSTANCE_ID: 'manager-7',
         MANAGER_HTTP_HOST: '0.0.0.0',
+        // Beyond loopback without tokens only when asked for (see test/unit/api-tokens.test.ts).
+        MANAGER_ALLOW_INSECURE: 'true',
         MANAGER_HTTP_PORT: '8080',
         MANAGER_MQTT_QOS: '2',
         MANAGER_PROPLET_ALIVE_TIMEOUT: '4s',

@@ -36,6 +36,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('requires API tokens of every manager, which all bind beyond loopback, with a message', () => {
+    for (const role of ROLES)
+      assert.match(
+        compose.services[role].environment.MANAGER_API_TOKENS,
+        /^\$\{MANAGER_API_TOKENS:\?set MANAGER_API_TOKENS, e\.g\. [^}]+\}$/,
+        role,
+      );
+  });
+
   it('mounts files that exist', () => {
     for (const name of OBSERVABILITY)
       for (const volume of (compose.services[name].volumes ?? []) as string[]) {
@@ -59,6 +68,18 @@ describe('docker/prometheus/prometheus.yml', () => {
       [ROLES.filter((role) => role !== 'api').sort(), 'A', defaults.metricsPort],
     );
     for (const role of ROLES) assert.ok(role in compose.services, role);
+  });
+
+  it('scrapes with the bearer token of a file in a directory the compose file mounts', () => {
+    const mounted = (compose.services.prometheus.volumes as string[]).find((v) => v.includes('/secrets:'));
+    const [source, target] = mounted!.split(':');
+    assert.ok(existsSync(`${ROOT}/${source}/.gitignore`), 'the token stays out of git');
+    for (const job of jobs.values())
+      assert.deepEqual(
+        job.authorization,
+        { type: 'Bearer', credentials_file: `${target}/api-token` },
+        job.job_name,
+      );
   });
 });
 

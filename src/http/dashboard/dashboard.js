@@ -29,8 +29,14 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** Back to the login form, to return here: the login cookie is gone or no longer valid. */
+function logIn() {
+  document.location.assign(`login?next=${encodeURIComponent(document.location.pathname)}`);
+}
+
 async function api(path, options = {}) {
   const response = await fetch(path, options);
+  if (response.status === 401) logIn();
   const text = await response.text();
   const body = text === '' ? undefined : JSON.parse(text);
   if (!response.ok) throw new Error(body?.error ?? `${response.status} ${response.statusText}`);
@@ -330,9 +336,29 @@ function setupForm() {
   });
 }
 
+// ---- logging out -----------------------------------------------------------------------------------
+
+/**
+ * With tokens required, the page is served with data-login="on" and offers to log out: the manager removes
+ * the login cookie (scripts cannot, it is HttpOnly), and the browser goes to the login form.
+ */
+function setupLogout() {
+  if (document.body.dataset.login !== 'on') return;
+  const button = document.getElementById('logout');
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    fetch('logout', { method: 'POST' })
+      .then(() => document.location.assign('login'))
+      .catch(() => {
+        button.disabled = false;
+      });
+  });
+}
+
 // ---- start -----------------------------------------------------------------------------------------
 
 setupForm();
+setupLogout();
 renderCounts();
 follow();
 refresh(loadCounts, loadTasks, loadProplets);

@@ -3,6 +3,7 @@ import { createJobBody, createWorkflowBody } from '../schemas/group-input.ts';
 import { invokeBody } from '../schemas/invoke-input.ts';
 import * as responses from '../schemas/response-schemas.ts';
 import { createTaskBody, updateTaskBody } from '../schemas/task-input.ts';
+import { SESSION_COOKIE } from '../auth/credentials.ts';
 import { componentRef, toJsonSchema, type JsonSchema } from './json-schema.ts';
 import { OPERATIONS, TAGS, type OperationSpec, type ParameterSpec, type ResponseSpec } from './operations.ts';
 
@@ -52,7 +53,50 @@ const DESCRIPTION = `The REST API of the Propeller manager, which runs WebAssemb
 Bodies are JSON (\`Content-Type: application/json\`). Task states are numbers: 0 Pending, 1 Scheduled,
 2 Running, 3 Completed, 4 Failed, 5 Skipped, 6 Interrupted. Times are RFC 3339; Go's zero time
 (0001-01-01T00:00:00Z) stands for one not set. Every error answers \`{"error": "..."}\`; a method a path
-does not serve is 405, an unknown path 404.`;
+does not serve is 405, an unknown path 404.
+
+When the manager has API tokens configured (MANAGER_API_TOKENS), every operation but GET /health needs one,
+as \`Authorization: Bearer <token>\` or the login cookie of a browser (POST /login): 401 without a valid
+token, 403 when its role (viewer, operator, admin) may not; changes may be rate-limited (429). Without
+tokens configured, no operation needs one.`;
+
+/** How a request presents a token; see DESCRIPTION. */
+const SECURITY_SCHEMES = {
+  bearerToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An API token (MANAGER_API_TOKENS): viewer tokens read, operator tokens also change, admin tokens do all',
+  },
+  loginCookie: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description: 'Set by the login form at /login, for browsers',
+  },
+};
+const SECURITY = [{ bearerToken: [] }, { loginCookie: [] }];
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: componentRef('Error') } } },
+});
+
+/** What authentication adds to an operation's answers when tokens are configured. */
+function authenticationRefusals(spec: OperationSpec): Record<string, JsonSchema> {
+  return {
+    '401': errorResponse('No token, or not a valid one (with tokens configured)'),
+    '403': errorResponse(
+      "The token's role may not do this, or a change with the login cookie came from another site",
+    ),
+    ...(spec.method === 'get'
+      ? {}
+      : { '429': errorResponse('Beyond MANAGER_RATE_LIMIT; Retry-After says when to retry') }),
+  };
+}
+
+/** /health answers load balancers and orchestrators, which hold no token. */
+const OPEN_PATHS = new Set(['/health']);
 
 function parameter(location: 'path' | 'query', spec: ParameterSpec, required: boolean): JsonSchema {
   const schema = toJsonSchema(spec.schema, 'input', NAMES);
@@ -100,12 +144,11 @@ function operation(spec: OperationSpec): JsonSchema {
     ...(spec.description ? { description: spec.description } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(spec.body ? { requestBody: requestBody(spec.body) } : {}),
+    ...(OPEN_PATHS.has(spec.path) ? { security: [] } : {}),
     responses: {
       ...Object.fromEntries(Object.entries(spec.responses).map(([status, r]) => [status, response(r)])),
-      default: {
-        description: 'Any other failure: 500 "internal error"',
-        content: { 'application/json': { schema: { $ref: componentRef('Error') } } },
-      },
+      ...(OPEN_PATHS.has(spec.path) ? {} : authenticationRefusals(spec)),
+      default: errorResponse('Any other failure: 500 "internal error"'),
     },
   };
 }
@@ -126,7 +169,8 @@ function build(version: string): JsonSchema {
     },
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     paths,
-    components: { schemas: components },
+    security: SECURITY,
+    components: { schemas: components, securitySchemes: SECURITY_SCHEMES },
   };
 }
 

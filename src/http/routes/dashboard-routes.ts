@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import express, { Router } from 'express';
@@ -5,29 +7,27 @@ import { stateName } from '../../domain/task-state.ts';
 import type { TaskCountService } from '../../services/task-count-service.ts';
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
+import { pagePolicy } from '../security-headers.ts';
 
 /** The page, its script and its style sheet: plain files, served as they are (no build step). */
 const DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
 
 /**
  * The page inserts only text (never markup) into itself; this policy is the second line of defence: no
- * script, style or connection but the manager's own, no inline script, no framing.
+ * script, style or connection but the manager's own, no inline script, no form submitted by the browser
+ * (the page's forms are sent by its script), no framing. Helmet's headers (nosniff, no referrer) come
+ * with every response.
  */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const CONTENT_SECURITY_POLICY = pagePolicy({
+  'script-src': "'self'",
+  'style-src': "'self'",
+  'img-src': "'self' data:",
+  'connect-src': "'self'",
+  'form-action': "'none'",
+});
 
 const PAGE_HEADERS = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
   // Small files that change with the manager's version: revalidated (ETag) on every load.
   'Cache-Control': 'no-cache',
 };
@@ -36,17 +36,31 @@ function setPageHeaders(res: ServerResponse): void {
   for (const [name, value] of Object.entries(PAGE_HEADERS)) res.setHeader(name, value);
 }
 
-/** The dashboard at `/`, its files under `/dashboard/`, and the task counts it shows. */
-export function dashboardRoutes(counts: TaskCountService): Router {
+const LOGIN_OFF = 'data-login="off"';
+
+/**
+ * index.html as served: with tokens required (`login`), marked so that the page offers to log out. Read
+ * once; Express's ETag still lets browsers revalidate it.
+ */
+function indexPage(login: boolean): string {
+  const page = readFileSync(join(DASHBOARD_DIR, 'index.html'), 'utf8');
+  if (!page.includes(LOGIN_OFF)) throw new Error(`dashboard index.html lost its ${LOGIN_OFF} marker`);
+  return login ? page.replace(LOGIN_OFF, 'data-login="on"') : page;
+}
+
+/**
+ * The dashboard at `/`, its files under `/dashboard/`, and the task counts it shows. `login`: tokens are
+ * required, and the page has a log-out button.
+ */
+export function dashboardRoutes(counts: TaskCountService, options: { login: boolean }): Router {
   const router = Router();
 
+  const page = indexPage(options.login);
   router
     .route('/')
-    .get((_req, res, next) => {
+    .get((_req, res) => {
       setPageHeaders(res);
-      res.sendFile('index.html', { root: DASHBOARD_DIR }, (error) => {
-        if (error) next(error);
-      });
+      res.type('html').send(page);
     })
     .all(methodNotAllowed);
 

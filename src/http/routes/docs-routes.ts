@@ -3,6 +3,7 @@ import { Router } from 'express';
 import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import { methodNotAllowed } from '../errors.ts';
 import { openApiDocument } from '../openapi/document.ts';
+import { pagePolicy } from '../security-headers.ts';
 
 /**
  * The files of Swagger UI the page uses, served from the installed package: nothing is fetched from a CDN,
@@ -13,9 +14,33 @@ const SWAGGER_UI_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'fav
 const ASSET_MAX_AGE_MS = 60 * 60 * 1000;
 
 /**
+ * Swagger UI's scripts and styles from here only, no inline script (its start-up is a file too), images
+ * from here or inline (its icons are data: URLs), and "Try it out" requests to this API alone. It sets
+ * styles inline, hence 'unsafe-inline' for styles, which cannot run anything.
+ */
+const DOCS_POLICY = pagePolicy({
+  'script-src': "'self'",
+  'style-src': "'self' 'unsafe-inline'",
+  'img-src': "'self' data:",
+  'connect-src': "'self'",
+});
+
+/**
+ * Starts Swagger UI on the document. `validatorUrl: 'none'` keeps it from sending the document to
+ * validator.swagger.io.
+ */
+const START_SCRIPT = `window.ui = SwaggerUIBundle({
+  url: 'openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  validatorUrl: 'none',
+});
+`;
+const START_SCRIPT_FILE = 'start-swagger-ui.js';
+
+/**
  * Relative URLs throughout, so the page works behind a proxy that mounts the API under a prefix: from
- * /docs, `docs/x` is /docs/x and `openapi.json` is /openapi.json. `validatorUrl: 'none'` keeps Swagger UI
- * from sending the document to validator.swagger.io.
+ * /docs, `docs/x` is /docs/x and `openapi.json` is /openapi.json.
  */
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -29,14 +54,7 @@ const PAGE = `<!doctype html>
 <body>
   <div id="swagger-ui"></div>
   <script src="docs/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({
-      url: 'openapi.json',
-      dom_id: '#swagger-ui',
-      deepLinking: true,
-      validatorUrl: 'none',
-    });
-  </script>
+  <script src="docs/${START_SCRIPT_FILE}"></script>
 </body>
 </html>
 `;
@@ -63,11 +81,15 @@ export function docsRoutes(version: string): Router {
       res.redirect(301, '../docs');
       return;
     }
-    res.type('html').send(PAGE);
+    res.set('Content-Security-Policy', DOCS_POLICY).type('html').send(PAGE);
   });
 
   router.get('/docs/:file', (req, res, next) => {
     const { file } = req.params;
+    if (file === START_SCRIPT_FILE) {
+      res.type('js').send(START_SCRIPT);
+      return;
+    }
     if (!SWAGGER_UI_FILES.has(file)) {
       next();
       return;
