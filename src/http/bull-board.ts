@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
 import type { Express, RequestHandler } from 'express';
 import type { Logger } from '../observability/logger.ts';
 import { QUEUE_BOARD_PATH } from './page-paths.ts';
@@ -56,6 +57,25 @@ export function bullBoard(
   connection: QueueConnection,
   options: { readOnly: boolean; logger: Logger },
 ): QueueBoard {
+  // Built on the first request for the board, not at start-up: an api whose board no one opens holds no
+  // queues (nor, on Postgres, their connections), and an outage before then cannot leave the board's
+  // queues with a failed bootstrap, which BullMQ's Postgres backend keeps for good.
+  let built: { router: Express; queues: Queue[] } | undefined;
+  const board = () => (built ??= buildBoard(connection, options));
+  return {
+    path: BULL_BOARD_PATH,
+    handler: (req, res, next) => board().router(req, res, next),
+    contentSecurityPolicy: BOARD_POLICY,
+    close: async () => {
+      if (built) await Promise.all(built.queues.map((queue) => queue.close()));
+    },
+  };
+}
+
+function buildBoard(
+  connection: QueueConnection,
+  options: { readOnly: boolean; logger: Logger },
+): { router: Express; queues: Queue[] } {
   const queues = QUEUE_NAMES.map((name) => {
     const queue = createQueue(name, boardConnection(connection), {});
     // The page's request that met the error reports it; this is the connection's side of the story.
@@ -74,15 +94,8 @@ export function bullBoard(
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Propeller queues' } },
   });
-  const board = serverAdapter.getRouter() as Express;
+  const router = serverAdapter.getRouter() as Express;
   // Bull Board mounts an Express app of its own, which would announce itself as the main app does not.
-  board.disable('x-powered-by');
-  return {
-    path: BULL_BOARD_PATH,
-    handler: board,
-    contentSecurityPolicy: BOARD_POLICY,
-    close: async () => {
-      await Promise.all(queues.map((queue) => queue.close()));
-    },
-  };
+  router.disable('x-powered-by');
+  return { router, queues };
 }

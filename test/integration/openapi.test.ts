@@ -83,9 +83,10 @@ describe('the routes served and the operations documented', () => {
     );
     assert.deepEqual([...new Set(served)].sort(), [...documented].sort());
     assert.equal(served.length, new Set(served).size, 'a route served twice');
-    // The pages are there, and nothing else is mounted out of the walk's sight.
+    // The pages are there, and no other app is mounted out of the walk's sight (Bull Board, built on its
+    // first request, is a handler at /admin/queues: test/integration/docs-and-queues.test.ts covers it).
     assert.ok(routes.some((route) => route.method === 'get' && route.path === '/docs'));
-    assert.deepEqual(mounts, ['/admin/queues']);
+    assert.deepEqual(mounts, []);
   });
 
   it('serves the document at /openapi.json', async () => {
