@@ -37,17 +37,21 @@ const DRAINED_AFTER_QUIET_MS = 1_000;
  */
 const PROBED_SLOTS = 16;
 const LONGEST_DRAIN_MS = 60_000;
+/** Sessions adopted side by side, each with a broker connection of its own. */
+const ADOPTIONS_AT_ONCE = 8;
 
 /**
  * Subscribes to the proplet topics and turns every message into a queue job, acknowledged to the broker
  * only once the job is in Redis.
  *
- * Several instances share one MQTT 5 shared subscription, each with a persistent session. A broker keeps
- * sending a share of the messages to a disconnected member's session, so an instance that is gone for good
- * (scaled down, or replaced under a new name) would strand them. Hence the slots: each instance holds a
- * lease on a slot, and its client id (so its session) is the slot's. A restarted instance takes the lowest
- * free slot and resumes a session left behind; and running instances adopt the sessions of lapsed slots,
- * one at a time: resume it, stop its subscription, route what it held, and have the broker delete it.
+ * Several instances share one MQTT 5 shared subscription, each with MANAGER_INGRESS_SESSIONS persistent
+ * sessions (mqtt.js hands one session's messages over one at a time, so several sessions queue several at
+ * once). A broker keeps sending a share of the messages to a disconnected member's session, so an instance
+ * that is gone for good (scaled down, or replaced under a new name) would strand them. Hence the slots: each
+ * session is a lease on a slot, and its client id (so its session) is the slot's. A restarted instance takes
+ * the lowest free slots and resumes the sessions left behind; and running instances adopt the sessions of
+ * lapsed slots, one at a time: resume it, stop its subscription, route what it held, and have the broker
+ * delete it.
  *
  * On MQTT 3.1.1 the subscriptions are plain ones, so only one instance may run; slots and adoption work as
  * above, though an adopted session then holds a copy of every message sent while it was away rather than a
@@ -95,8 +99,9 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   let stopping = false;
   const isStopping = () => stopping;
 
-  /** The slot this instance holds and the client using its id; both unset while it holds none. */
-  let held: { slot: number; client: MqttClient; renewedAt: number } | undefined;
+  /** The slots this instance holds, each with the client using its id (so its session). */
+  const held = new Map<number, { client: MqttClient; renewedAt: number }>();
+  const sessions = config.ingressSessions;
 
   const openSession = async (slot: number): Promise<MqttClient> => {
     const client = connectIngress(resources.mqttSettings, slot, logger);
@@ -145,49 +150,55 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
   const takeSlot = async () => {
     const slot = await slots.claimLowest(token);
     try {
-      held = { slot, client: await openSession(slot), renewedAt: Date.now() };
+      held.set(slot, { client: await openSession(slot), renewedAt: Date.now() });
     } catch (error) {
       await slots.release(slot, token).catch(() => undefined);
       throw error;
     }
   };
 
-  const letGo = (reason: string) => {
-    if (!held) return;
-    logger.error({ slot: held.slot }, `ingress lets its slot go: ${reason}`);
+  /** Takes slots until this instance holds as many sessions as MANAGER_INGRESS_SESSIONS asks for. */
+  const fillSlots = async () => {
+    while (held.size < sessions && !stopping) await takeSlot();
+  };
+
+  const letGo = (slot: number, reason: string) => {
+    const lane = held.get(slot);
+    if (!lane) return;
+    logger.error({ slot }, `ingress lets its slot go: ${reason}`);
     // Forced: unacknowledged messages stay in the session for whoever takes the slot next.
-    held.client.end(true);
-    held = undefined;
+    lane.client.end(true);
+    held.delete(slot);
   };
 
-  /** Keeps the lease, lets the slot go when it cannot, and takes one again when it holds none. */
-  const upkeepSlot = async () => {
-    if (!held) {
+  /** Keeps the leases, lets a slot go when its lease cannot be kept, and takes slots again to fill up. */
+  const upkeepSlots = async () => {
+    for (const [slot, lane] of held) {
       try {
-        await takeSlot();
+        if (await slots.renew(slot, token)) lane.renewedAt = Date.now();
+        else letGo(slot, 'its lease was taken');
       } catch (error) {
-        live.end(true);
-        throw error;
+        logger.warn({ err: error, slot }, 'could not renew the ingress slot lease');
+        if (Date.now() - lane.renewedAt > FENCE_AFTER_MS) letGo(slot, 'its lease could not be renewed');
       }
-      return;
     }
+    if (held.size === sessions) return;
     try {
-      if (await slots.renew(held.slot, token)) held.renewedAt = Date.now();
-      else letGo('its lease was taken');
+      await fillSlots();
     } catch (error) {
-      logger.warn({ err: error }, 'could not renew the ingress slot lease');
-      if (held && Date.now() - held.renewedAt > FENCE_AFTER_MS) letGo('its lease could not be renewed');
+      if (held.size === 0) live.end(true);
+      throw error;
     }
   };
 
-  /** The client of a session being adopted, closed at once if the ingress stops meanwhile. */
-  let adopting: MqttClient | undefined;
+  /** Clients of sessions being adopted, closed at once if the ingress stops meanwhile. */
+  const adopting = new Set<MqttClient>();
 
   const adopt = async (orphan: number) => {
     if (!(await slots.claim(orphan, token))) return;
     const log = logger.child({ adoptedSlot: orphan });
     const adopted = connectIngress(resources.mqttSettings, orphan, log);
-    adopting = adopted;
+    adopting.add(adopted);
     const activity = attachRoute(adopted, route, isStopping, log);
     const keepLease = setInterval(
       () => void slots.renew(orphan, token).catch(() => undefined),
@@ -216,23 +227,29 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       log.warn({ err: error }, 'could not adopt the session of a departed ingress; will try again');
     } finally {
       clearInterval(keepLease);
-      adopting = undefined;
+      adopting.delete(adopted);
     }
   };
 
   let probed = false;
   const adoptOrphans = async () => {
-    if (!probed) {
-      for (const orphan of await slots.orphans(PROBED_SLOTS)) if (!stopping) await adopt(orphan);
-      probed = true;
-      return;
-    }
-    // One at a time, so an instance never spends long away from its own slot's upkeep.
-    const [orphan] = await slots.orphans();
-    if (orphan !== undefined) await adopt(orphan);
+    const orphans = await slots.orphans(probed ? undefined : Math.max(PROBED_SLOTS, 4 * sessions));
+    probed = true;
+    // All at once: a killed instance leaves one session per slot it held, each waiting out a quiet second.
+    for (let from = 0; from < orphans.length && !stopping; from += ADOPTIONS_AT_ONCE)
+      await Promise.all(orphans.slice(from, from + ADOPTIONS_AT_ONCE).map(adopt));
   };
 
-  await takeSlot();
+  try {
+    await fillSlots();
+  } catch (error) {
+    live.end(true);
+    for (const [slot, lane] of held) {
+      lane.client.end(true);
+      await slots.release(slot, token).catch(() => undefined);
+    }
+    throw error;
+  }
 
   /** Runs `task` every `everyMs`, never two at once, and never after stop. */
   const running = new Set<Promise<void>>();
@@ -250,7 +267,7 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
     }, everyMs);
   };
   const timers = [
-    every(RENEW_EVERY_MS, 'ingress slot upkeep', upkeepSlot),
+    every(RENEW_EVERY_MS, 'ingress slot upkeep', upkeepSlots),
     every(ADOPT_EVERY_MS, 'adoption', adoptOrphans),
   ];
 
@@ -260,18 +277,14 @@ export async function startIngress(resources: Resources): Promise<RoleHandle> {
       stopping = true;
       timers.forEach(clearInterval);
       // Unacknowledged messages of a session being adopted stay in it for the next adopter.
-      adopting?.end(true);
+      for (const client of adopting) client.end(true);
       await Promise.all(running);
       await closeClient(live);
-      if (held) {
-        await closeClient(held.client);
-        await Promise.all([heartbeats.drain(), metrics.drain()]);
-        // The session stays in the broker for whoever takes the slot next: this instance after a restart,
-        // or another one adopting it.
-        await slots.release(held.slot, token).catch(() => undefined);
-      } else {
-        await Promise.all([heartbeats.drain(), metrics.drain()]);
-      }
+      await Promise.all([...held.values()].map((lane) => closeClient(lane.client)));
+      await Promise.all([heartbeats.drain(), metrics.drain()]);
+      // The sessions stay in the broker for whoever takes the slots next: this instance after a restart, or
+      // another one adopting them.
+      await Promise.all([...held.keys()].map((slot) => slots.release(slot, token).catch(() => undefined)));
     },
   };
 }

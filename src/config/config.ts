@@ -98,6 +98,8 @@ export interface Config {
   metrics: { retentionMs: number; maxSamples: number };
   /** Starts one scheduler process dispatches at once. */
   schedulerConcurrency: number;
+  /** MANAGER_INGRESS_SESSIONS: persistent broker sessions per ingress process (1 on MQTT 3.1.1). */
+  ingressSessions: number;
   invokeTimeoutMs: number;
   /** GET /events: the keep-alive interval, and how long changes are kept for clients that resume. */
   events: { heartbeatMs: number; retentionMs: number };
@@ -164,6 +166,8 @@ export function loadConfig(
   });
   if (exposure) throw new ConfigError(`invalid configuration:\n  ${exposure}`);
   const broker = e.MANAGER_MQTT_ADDRESS === undefined;
+  // aedes, the embedded broker, speaks MQTT 3.1.1 only.
+  const protocolVersion = broker ? 4 : e.MANAGER_MQTT_PROTOCOL_VERSION;
   const queue = queueStoreOf(e.MANAGER_QUEUE_STORE, e.MANAGER_REDIS_URL, set.PATH);
   // Upstream reads all four from config.toml when any is missing; here the environment still wins per key.
   const identityMissing =
@@ -196,8 +200,7 @@ export function loadConfig(
     dataDir: resolve(cwd, e.MANAGER_DATA_DIR),
     mqtt: {
       url: toMqttUrl(e.MANAGER_MQTT_ADDRESS ?? EMBEDDED_PLACEHOLDERS.mqttUrl),
-      // aedes, the embedded broker, speaks MQTT 3.1.1 only.
-      protocolVersion: broker ? 4 : e.MANAGER_MQTT_PROTOCOL_VERSION,
+      protocolVersion,
       qos: e.MANAGER_MQTT_QOS,
       tenantId: e.MANAGER_TENANT_ID ?? toml.tenant_id ?? LOCAL_DEFAULTS.tenantId,
       channelId: e.MANAGER_CHANNEL_ID ?? toml.channel_id ?? LOCAL_DEFAULTS.channelId,
@@ -238,6 +241,8 @@ export function loadConfig(
     jobExecutionMode: e.MANAGER_JOB_EXECUTION_MODE,
     metrics: { retentionMs: e.MANAGER_METRICS_RETENTION, maxSamples: e.MANAGER_METRICS_MAX_SAMPLES },
     schedulerConcurrency: e.MANAGER_SCHEDULER_CONCURRENCY,
+    // Without shared subscriptions, each session would receive (and queue) every message.
+    ingressSessions: protocolVersion === 5 ? e.MANAGER_INGRESS_SESSIONS : 1,
     invokeTimeoutMs: e.MANAGER_INVOKE_TIMEOUT,
     events: { heartbeatMs: e.MANAGER_EVENTS_HEARTBEAT, retentionMs: e.MANAGER_EVENTS_RETENTION },
     bullBoardReadOnly: e.MANAGER_BULLBOARD_READONLY,

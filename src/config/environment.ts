@@ -90,6 +90,12 @@ export const environmentSchema = z.object({
   MANAGER_MQTT_QOS: mqttQos,
   MANAGER_MQTT_TIMEOUT: durationMs('30s'),
   MANAGER_MQTT_SHARE_GROUP: nonEmpty('propeller-ingress'),
+  /**
+   * Broker sessions one ingress process holds in the shared subscription. mqtt.js hands a session's messages
+   * over one at a time, each acknowledged only once queued, so one session moves one message per queue round
+   * trip; several move several at once. MQTT 5 only: on 3.1.1 every session would get every message.
+   */
+  MANAGER_INGRESS_SESSIONS: integerIn(4, 1, 32),
   /** PEM CA certificates the broker's certificate is verified against (else the system's). */
   MANAGER_MQTT_TLS_CA_CERT: filePath,
   /** PEM certificate and key the manager presents to a broker that asks for one (mTLS); both or neither. */
