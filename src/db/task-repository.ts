@@ -198,15 +198,31 @@ export class TaskRepository {
     const filter = page.metadata
       ? sql`${tasks.metadata} @> ${JSON.stringify(page.metadata)}::jsonb`
       : undefined;
-    const rows = await this.db
-      .select(summaryColumns)
-      .from(tasks)
-      .where(filter)
-      .orderBy(desc(tasks.createdAt), tasks.id)
-      .offset(page.offset)
-      .limit(page.limit);
-    const [totalRow] = await this.db.select({ total: count() }).from(tasks).where(filter);
-    return { total: totalRow?.total ?? 0, tasks: rows.map(fromSummary) };
+    const [rows, total] = await Promise.all([
+      this.db
+        .select(summaryColumns)
+        .from(tasks)
+        .where(filter)
+        // NULLS LAST as in idx_tasks_created_at (a bare DESC means NULLS FIRST, and sorts the whole table).
+        .orderBy(sql`${tasks.createdAt} DESC NULLS LAST`, tasks.id)
+        .offset(page.offset)
+        .limit(page.limit),
+      filter ? this.countWhere(filter) : this.countAll(),
+    ]);
+    return { total, tasks: rows.map(fromSummary) };
+  }
+
+  private async countWhere(filter: SQL): Promise<number> {
+    const [row] = await this.db.select({ total: count() }).from(tasks).where(filter);
+    return row?.total ?? 0;
+  }
+
+  /** From the totals the insert and delete triggers keep (migration 0006): counting the rows is slow. */
+  private async countAll(): Promise<number> {
+    const { rows } = await this.db.execute<{ total: string | null }>(
+      sql`SELECT sum(tasks) AS total FROM task_totals`,
+    );
+    return Number(rows[0]?.total ?? 0);
   }
 
   /** Applies the patch; undefined when the task does not exist. */

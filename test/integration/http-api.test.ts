@@ -167,6 +167,38 @@ describe('tasks API', () => {
     }
   });
 
+  it('pages all tasks from the created_at index, with the total the triggers keep exact', async () => {
+    const pool = harness.manager.resources.postgres.pool;
+    const counted = async () => Number((await pool.query('SELECT count(*) AS n FROM tasks')).rows[0].n);
+    const created = [];
+    for (let i = 0; i < 3; i++) created.push((await api('POST', '/tasks', { name: `total-${i}` })).body.id);
+    // Several rows in one statement, and a delete of two in another.
+    await pool.query(
+      `INSERT INTO tasks (id, name) SELECT gen_random_uuid(), 'total-bulk' FROM generate_series(1, 5)`,
+    );
+    assert.equal((await api('DELETE', `/tasks/${created[0]}`)).status, 204);
+    await pool.query(`DELETE FROM tasks WHERE name = 'total-bulk' AND id IN (
+      SELECT id FROM tasks WHERE name = 'total-bulk' LIMIT 2)`);
+    const page = await api('GET', '/tasks?limit=2');
+    assert.equal(page.body.total, await counted());
+    assert.equal(page.body.tasks.length, 2);
+
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      const plan = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT id FROM tasks ORDER BY created_at DESC NULLS LAST, id LIMIT 10`,
+      );
+      const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+      assert.match(text, /Index (Only )?Scan using idx_tasks_created_at/);
+      assert.doesNotMatch(text, /Sort/);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
   it('shows the same redacted file in lists as on the task, whatever the file size', async () => {
     const tag = randomUUID();
     for (const size of [1, 8, 15, 16, 17, 18, 19, 20, 31, 100, 4099]) {
