@@ -132,7 +132,7 @@ export class Resources {
 
   get tasks(): TaskRepository {
     // Connections to PGlite share one session, where a named statement of one would clash with another's.
-    return (this.taskRepository ??= new TaskRepository(this.postgres.db, {
+    return (this.taskRepository ??= new TaskRepository(this.postgres.db, this.postgres.pool, {
       namedStatements: !this.config.postgres.sharedSession,
     }));
   }

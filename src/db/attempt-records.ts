@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { Placeholder, sql, type SQL } from 'drizzle-orm';
 import type { AttemptOutcome } from '../domain/task-attempt.ts';
 import { taskAttempts } from './schema.ts';
 
@@ -7,10 +7,15 @@ import { taskAttempts } from './schema.ts';
  * the history can never disagree with the task: these are the CTE pieces they share.
  */
 
+/** A value, or the placeholder of a prepared statement (see PreparedStatement) that stands for it. */
+type Value<T> = T | Placeholder;
+
+const timestamp = (at: Value<Date>) => (at instanceof Placeholder ? at : at.toISOString());
+
 /** Opens a run for each (task, proplet) the `from` CTE yields (columns id, proplet_id); idempotent. */
-export function openAttempts(from: SQL, attempt: number, at: Date): SQL {
+export function openAttempts(from: SQL, attempt: Value<number>, at: Value<Date>): SQL {
   return sql`INSERT INTO ${taskAttempts} (task_id, attempt, proplet_id, started_at)
-    SELECT id, ${attempt}::int, proplet_id, ${at.toISOString()}::timestamptz FROM ${from}
+    SELECT id, ${attempt}::int, proplet_id, ${timestamp(at)}::timestamptz FROM ${from}
     ON CONFLICT (task_id, attempt, proplet_id) DO NOTHING`;
 }
 
@@ -20,9 +25,14 @@ export function openAttempts(from: SQL, attempt: number, at: Date): SQL {
  */
 export function closeAttempts(
   changed: SQL,
-  outcome: { outcome: AttemptOutcome; error: string | null; at: Date; propletId?: string },
+  outcome: {
+    outcome: Value<AttemptOutcome>;
+    error: Value<string | null>;
+    at: Value<Date>;
+    propletId?: Value<string>;
+  },
 ): SQL {
-  return sql`UPDATE ${taskAttempts} SET finished_at = ${outcome.at.toISOString()}::timestamptz,
+  return sql`UPDATE ${taskAttempts} SET finished_at = ${timestamp(outcome.at)}::timestamptz,
       outcome = ${outcome.outcome}, error = ${outcome.error}
     FROM ${changed} AS ended
     WHERE ${taskAttempts.taskId} = ended.id AND ${taskAttempts.attempt} = ended.attempt

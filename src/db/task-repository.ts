@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import { and, count, eq, getTableColumns, inArray, isNotNull, sql, type SQL } from 'drizzle-orm';
 import { FILE_HEAD_BYTES, FILE_TAIL_BYTES, redactFile, redactFromPreview } from '../domain/file-redaction.ts';
 import type { NewTask, Task } from '../domain/task.ts';
@@ -6,6 +7,7 @@ import { AttemptOutcome } from '../domain/task-attempt.ts';
 import type { RetryCause } from '../domain/retry-policy.ts';
 import { closeAttempts, openAttempts } from './attempt-records.ts';
 import type { Database } from './connection.ts';
+import { PreparedStatement } from './prepared-statement.ts';
 import { proplets, taskAttempts, taskProplets, tasks } from './schema.ts';
 
 /** Fields a finished run writes. */
@@ -109,6 +111,26 @@ export function fromSummary({ fileHead, fileTail, ...row }: SummaryRow): Task {
   };
 }
 
+type ScheduledRow = {
+  attempt: number;
+  state: number;
+  previous_attempt: number;
+  retries: number;
+  results: unknown;
+  error: string | null;
+  start_time: string | Date | null;
+  finish_time: string | Date | null;
+  scheduled_at: string | Date | null;
+  updated_at: string | Date;
+};
+
+type FinishedRow = {
+  id: string;
+  workflow_id: string | null;
+  job_id: string | null;
+  scheduled_at: string | Date | null;
+};
+
 export class TaskRepository {
   /**
    * The reads of every start, prepared once per connection: Postgres skips parsing and planning them and
@@ -118,13 +140,27 @@ export class TaskRepository {
   private readonly summaryById;
   private readonly runStateById;
 
+  /** The writes of every start and finish, prepared as the reads are (see PreparedStatement). */
+  private readonly scheduleStatement;
+  private readonly dispatchStatement;
+  private readonly finishStatements = new Map<string, PreparedStatement<FinishedRow>>();
+  private readonly named: (name: string) => string;
+
   constructor(
     private readonly db: Database,
+    private readonly pool: Pool,
     { namedStatements = true }: { namedStatements?: boolean } = {},
   ) {
     const id = sql.placeholder('id');
     // An empty name makes node-postgres send an unnamed statement, parsed afresh each time.
     const named = (name: string) => (namedStatements ? name : '');
+    this.named = named;
+    this.scheduleStatement = new PreparedStatement<ScheduledRow>(pool, named('task_schedule'), scheduleSql());
+    this.dispatchStatement = new PreparedStatement<{ moved: number }>(
+      pool,
+      named('task_mark_dispatched'),
+      markDispatchedSql(),
+    );
     this.byId = db
       .select({ ...columnsWithoutFile, file: tasks.file })
       .from(tasks)
@@ -288,34 +324,7 @@ export class TaskRepository {
    * Returns what the task was, for unschedule to put back.
    */
   async schedule(id: string, now: Date): Promise<{ attempt: number; previous: PreviousRun } | undefined> {
-    const at = now.toISOString();
-    const { rows } = await this.db.execute<{
-      attempt: number;
-      state: number;
-      previous_attempt: number;
-      retries: number;
-      results: unknown;
-      error: string | null;
-      start_time: string | Date | null;
-      finish_time: string | Date | null;
-      scheduled_at: string | Date | null;
-      updated_at: string | Date;
-    }>(sql`
-      WITH before AS (
-        SELECT id, state, attempt, retries, results, error, start_time, finish_time, scheduled_at, updated_at
-        FROM tasks
-        WHERE id = ${id} AND state IN (${sql.join(
-          TRANSITIONS.schedule.from.map((state) => sql`${state}`),
-          sql`, `,
-        )})
-        FOR UPDATE
-      )
-      UPDATE tasks SET state = ${TRANSITIONS.schedule.to}, attempt = tasks.attempt + 1, retries = 0,
-        scheduled_at = ${at}::timestamptz, results = NULL, error = NULL, start_time = NULL, finish_time = NULL,
-        updated_at = ${at}::timestamptz
-      FROM before WHERE tasks.id = before.id
-      RETURNING tasks.attempt, before.state, before.attempt AS previous_attempt, before.retries, before.results,
-        before.error, before.start_time, before.finish_time, before.scheduled_at, before.updated_at`);
+    const rows = await this.scheduleStatement.rows({ id, at: now.toISOString() });
     const [row] = rows;
     if (!row) return undefined;
     const date = (value: string | Date | null) => (value === null ? null : new Date(value));
@@ -373,25 +382,9 @@ export class TaskRepository {
     propletId: string,
     now: Date,
   ): Promise<boolean | 'unknown-proplet'> {
-    const statement = sql`
-      WITH moved AS (
-        UPDATE tasks SET state = ${TRANSITIONS.dispatch.to}, proplet_id = ${propletId},
-          start_time = ${now.toISOString()}, updated_at = ${now.toISOString()}
-        WHERE id = ${id} AND attempt = ${attempt} AND state = ${TRANSITIONS.dispatch.from[0]}
-        RETURNING id, proplet_id
-      ), pinned AS (
-        INSERT INTO task_proplets (task_id, proplet_id, created_at)
-        SELECT id, ${propletId}::text, ${now.toISOString()}::timestamptz FROM moved
-        ON CONFLICT (task_id, proplet_id) DO UPDATE SET created_at = excluded.created_at
-      ), opened AS (${openAttempts(sql`moved`, attempt, now)}
-      ), counted AS (
-        UPDATE proplets SET task_count = task_count + 1
-        WHERE id = ${propletId} AND EXISTS (SELECT 1 FROM moved)
-      )
-      SELECT count(*)::int AS moved FROM moved`;
     try {
-      const { rows } = await this.db.execute<{ moved: number }>(statement);
-      return rows[0]?.moved === 1;
+      const [row] = await this.dispatchStatement.rows({ id, attempt, propletId, now: now.toISOString() });
+      return row?.moved === 1;
     } catch (error) {
       if (isForeignKeyViolation(error, 'task_proplets_proplet_id_proplets_id_fk')) return 'unknown-proplet';
       throw error;
@@ -631,30 +624,16 @@ export class TaskRepository {
     outcome: Outcome,
     holder?: string,
   ): Promise<FinishedTask | undefined> {
-    const results =
-      outcome.results === undefined ? sql`results` : sql`${JSON.stringify(outcome.results)}::jsonb`;
-    const { rows } = await this.db.execute<{
-      id: string;
-      workflow_id: string | null;
-      job_id: string | null;
-      scheduled_at: string | Date | null;
-    }>(
-      withRelease(
-        sql`UPDATE tasks SET state = ${outcome.state}, results = ${results}, error = ${outcome.error ?? null},
-              finish_time = ${outcome.finishTime.toISOString()}, updated_at = ${outcome.finishTime.toISOString()}
-            WHERE id = ${id} AND state IN (${sql.join(
-              fromStates.map((state) => sql`${state}`),
-              sql`, `,
-            )})
-              ${holder === undefined ? sql`` : sql`AND proplet_id = ${holder}`}
-            RETURNING id, attempt, workflow_id, job_id, scheduled_at`,
-        closeAttempts(sql`changed`, {
-          outcome: attemptOutcomeOf(outcome),
-          error: outcome.error ?? null,
-          at: outcome.finishTime,
-        }),
-      ),
-    );
+    const keepResults = outcome.results === undefined;
+    const rows = await this.finishStatement(fromStates, keepResults, holder !== undefined).rows({
+      id,
+      state: outcome.state,
+      results: keepResults ? undefined : JSON.stringify(outcome.results),
+      error: outcome.error ?? null,
+      at: outcome.finishTime.toISOString(),
+      holder,
+      attemptOutcome: attemptOutcomeOf(outcome),
+    });
     const [row] = rows;
     return (
       row && {
@@ -665,11 +644,98 @@ export class TaskRepository {
       }
     );
   }
+
+  /** One statement per shape of finish (the states it moves from, whether it keeps results and checks the holder). */
+  private finishStatement(
+    fromStates: readonly TaskState[],
+    keepResults: boolean,
+    checksHolder: boolean,
+  ): PreparedStatement<FinishedRow> {
+    const key = `${fromStates.join('_')}_${keepResults ? 'kept' : 'set'}_${checksHolder ? 'held' : 'any'}`;
+    let statement = this.finishStatements.get(key);
+    if (!statement) {
+      statement = new PreparedStatement(
+        this.pool,
+        this.named(`task_finish_${key}`),
+        finishSql(fromStates, keepResults, checksHolder),
+      );
+      this.finishStatements.set(key, statement);
+    }
+    return statement;
+  }
 }
 
+/** Drizzle wraps the error of pg in its own (cause); a PreparedStatement throws pg's. */
 function isForeignKeyViolation(error: unknown, constraint: string): boolean {
-  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause;
-  return cause?.code === '23503' && cause.constraint === constraint;
+  type PgError = { code?: string; constraint?: string };
+  const pgError = (error as { cause?: PgError }).cause ?? (error as PgError);
+  return pgError.code === '23503' && pgError.constraint === constraint;
+}
+
+const placeholder = (key: string) => sql.placeholder(key);
+
+/** Pending or finished → Scheduled, returning what the task was (see schedule). */
+function scheduleSql(): SQL {
+  return sql`
+    WITH before AS (
+      SELECT id, state, attempt, retries, results, error, start_time, finish_time, scheduled_at, updated_at
+      FROM tasks
+      WHERE id = ${placeholder('id')} AND state IN (${sql.join(
+        TRANSITIONS.schedule.from.map((state) => sql.raw(String(state))),
+        sql`, `,
+      )})
+      FOR UPDATE
+    )
+    UPDATE tasks SET state = ${sql.raw(String(TRANSITIONS.schedule.to))}, attempt = tasks.attempt + 1, retries = 0,
+      scheduled_at = ${placeholder('at')}::timestamptz, results = NULL, error = NULL, start_time = NULL,
+      finish_time = NULL, updated_at = ${placeholder('at')}::timestamptz
+    FROM before WHERE tasks.id = before.id
+    RETURNING tasks.attempt, before.state, before.attempt AS previous_attempt, before.retries, before.results,
+      before.error, before.start_time, before.finish_time, before.scheduled_at, before.updated_at`;
+}
+
+/** Scheduled → Running with its pin, its run and its proplet's task count (see markDispatched). */
+function markDispatchedSql(): SQL {
+  const propletId = placeholder('propletId');
+  const now = placeholder('now');
+  return sql`
+    WITH moved AS (
+      UPDATE tasks SET state = ${sql.raw(String(TRANSITIONS.dispatch.to))}, proplet_id = ${propletId},
+        start_time = ${now}::timestamptz, updated_at = ${now}::timestamptz
+      WHERE id = ${placeholder('id')} AND attempt = ${placeholder('attempt')}::int
+        AND state = ${sql.raw(String(TRANSITIONS.dispatch.from[0]))}
+      RETURNING id, proplet_id
+    ), pinned AS (
+      INSERT INTO task_proplets (task_id, proplet_id, created_at)
+      SELECT id, ${propletId}::text, ${now}::timestamptz FROM moved
+      ON CONFLICT (task_id, proplet_id) DO UPDATE SET created_at = excluded.created_at
+    ), opened AS (${openAttempts(sql`moved`, placeholder('attempt'), placeholder('now'))}
+    ), counted AS (
+      UPDATE proplets SET task_count = task_count + 1
+      WHERE id = ${propletId}::text AND EXISTS (SELECT 1 FROM moved)
+    )
+    SELECT count(*)::int AS moved FROM moved`;
+}
+
+/** A run's end, releasing its pin and closing its run (see finish). */
+function finishSql(fromStates: readonly TaskState[], keepResults: boolean, checksHolder: boolean): SQL {
+  const at = placeholder('at');
+  return withRelease(
+    sql`UPDATE tasks SET state = ${placeholder('state')}::smallint,
+          results = ${keepResults ? sql`results` : sql`${placeholder('results')}::jsonb`},
+          error = ${placeholder('error')}::text, finish_time = ${at}::timestamptz, updated_at = ${at}::timestamptz
+        WHERE id = ${placeholder('id')} AND state IN (${sql.join(
+          fromStates.map((state) => sql.raw(String(state))),
+          sql`, `,
+        )})
+          ${checksHolder ? sql`AND proplet_id = ${placeholder('holder')}::text` : sql``}
+        RETURNING id, attempt, workflow_id, job_id, scheduled_at`,
+    closeAttempts(sql`changed`, {
+      outcome: placeholder('attemptOutcome'),
+      error: placeholder('error'),
+      at,
+    }),
+  );
 }
 
 /**
