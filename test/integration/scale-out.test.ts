@@ -93,6 +93,38 @@ describe('several manager processes', () => {
   });
 });
 
+describe('ingress sessions', () => {
+  it('each ingress process holds MANAGER_INGRESS_SESSIONS sessions, and results sent at once through them all are applied', async () => {
+    const slots = harness.manager.resources.ingressSlots(1);
+    const numerically = async () => (await slots.used()).sort((a, b) => a - b);
+    assert.equal(harness.config.ingressSessions, 4);
+    assert.deepEqual(await numerically(), [0, 1, 2, 3]);
+    await startSecondManager('ingress');
+    assert.deepEqual(await numerically(), [0, 1, 2, 3, 4, 5, 6, 7]);
+
+    const sim = new SimulatedProplet(harness.config.mqtt, () => 'keep-running');
+    proplets.push(sim);
+    await sim.start();
+    await untilPropletAlive(harness.baseUrl, sim.id);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = (await api('POST', '/tasks', { name: `burst-${i}`, file: WASM })).body.id as string;
+      await api('POST', `/tasks/${id}/start`);
+      ids.push(id);
+    }
+    await waitFor(async () => sim.starts.length === ids.length, 'every start received');
+    // The broker spreads the burst over the eight sessions of the shared subscription.
+    await Promise.all(ids.map((id) => sim.publishResult(id, `done ${id}`)));
+    for (const id of ids) {
+      const done = await waitFor(async () => {
+        const task = (await api('GET', `/tasks/${id}`)).body;
+        return task.state === TaskState.Completed ? task : undefined;
+      }, `result of ${id} applied`);
+      assert.equal(done.results, `done ${id}`);
+    }
+  });
+});
+
 describe('an ingress instance that is gone for good', () => {
   it('leaves no message stranded: a running instance adopts its session and applies what it held', async () => {
     const second = await startSecondManager('ingress');
@@ -167,6 +199,7 @@ describe('migrations', () => {
             'task_events',
             'task_metrics',
             'task_proplets',
+            'task_totals',
             'tasks',
           ],
         );

@@ -183,6 +183,18 @@ describe('loadConfig', () => {
     assert.equal(config.logLevel, 'debug');
   });
 
+  it('holds 4 ingress sessions on MQTT 5, as many as asked for, and 1 where there are no shared subscriptions', () => {
+    const broker = { MANAGER_MQTT_ADDRESS: 'tcp://broker.example:1883' };
+    assert.equal(loadConfig(broker, workDir()).ingressSessions, 4);
+    assert.equal(loadConfig({ ...broker, MANAGER_INGRESS_SESSIONS: '12' }, workDir()).ingressSessions, 12);
+    const legacy = { ...broker, MANAGER_MQTT_PROTOCOL_VERSION: '4', MANAGER_INGRESS_SESSIONS: '8' };
+    assert.equal(loadConfig(legacy, workDir()).ingressSessions, 1);
+    // The embedded broker (aedes) speaks MQTT 3.1.1 only.
+    assert.equal(loadConfig({ MANAGER_INGRESS_SESSIONS: '8' }, workDir()).ingressSessions, 1);
+    for (const bad of ['0', '33', 'many'])
+      assertConfigError({ ...broker, MANAGER_INGRESS_SESSIONS: bad }, 'MANAGER_INGRESS_SESSIONS');
+  });
+
   it('accepts port 0 (an ephemeral port) and QoS 0', () => {
     const config = loadConfig({ MANAGER_HTTP_PORT: '0', MANAGER_MQTT_QOS: '0' }, workDir());
     assert.equal(config.http.port, 0);
