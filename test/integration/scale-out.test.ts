@@ -112,7 +112,7 @@ describe('ingress sessions', () => {
       await api('POST', `/tasks/${id}/start`);
       ids.push(id);
     }
-    await waitFor(async () => sim.starts.length === ids.length, 'every start received');
+    await waitFor(() => sim.starts.length === ids.length, 'every start received');
     // The broker spreads the burst over the eight sessions of the shared subscription.
     await Promise.all(ids.map((id) => sim.publishResult(id, `done ${id}`)));
     for (const id of ids) {
