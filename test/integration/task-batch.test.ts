@@ -14,6 +14,7 @@ import { TaskBatchService } from '../../src/services/task-batch-service.ts';
 import { freePort } from '../support/free-port.ts';
 import { request, startTestManager, type TestManager } from '../support/manager-harness.ts';
 import { SimulatedProplet } from '../support/simulated-proplet.ts';
+import { TEST_REDIS_URL } from '../support/test-database.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -28,6 +29,8 @@ const RATE_LIMIT = 100;
 /** Kept small so that the limits are cheap to reach. */
 const MAX_BODY = '2MiB';
 const MAX_PACKET = 64 * 1024;
+/** Tasks run to completion: a whole batch, but on a bare machine (PGlite, queues in it) a fifth of one. */
+const RUN = TEST_REDIS_URL === undefined ? MAX_BATCH_TASKS / 5 : MAX_BATCH_TASKS;
 
 let harness: TestManager;
 const proplets: SimulatedProplet[] = [];
@@ -231,17 +234,17 @@ describe('POST /tasks/batch and authentication', () => {
 });
 
 describe('POST /tasks/batch with start', () => {
-  it(`starts ${MAX_BATCH_TASKS} tasks, each queued as POST /tasks/{id}/start queues it, and they all complete`, async () => {
+  it(`starts ${RUN} tasks, each queued as POST /tasks/{id}/start queues it, and they all complete`, async () => {
     const completedBefore = (await countsByState()).get(TaskState.Completed) ?? 0;
     const requestedAt = Date.now();
     // Before any proplet is alive, so that the start jobs are there to look at.
     const created = await api('POST', '/tasks/batch', {
-      tasks: batchOf(MAX_BATCH_TASKS, (index) => ({ priority: index === 0 ? 90 : 40 })),
+      tasks: batchOf(RUN, (index) => ({ priority: index === 0 ? 90 : 40 })),
       start: true,
     });
     assert.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300));
     const tasks = created.body.tasks as Array<Record<string, any>>;
-    assert.equal(tasks.length, MAX_BATCH_TASKS);
+    assert.equal(tasks.length, RUN);
     assert.ok(tasks.every((task) => task.state === TaskState.Scheduled && task.attempt === 1));
     assert.equal((await api('GET', `/tasks/${tasks[9]!.id}`)).body.state, TaskState.Scheduled);
 
@@ -249,7 +252,7 @@ describe('POST /tasks/batch with start', () => {
     const queue = harness.manager.resources.queues.queue('task-start');
     for (const [index, priority] of [
       [0, 90],
-      [999, 40],
+      [RUN - 1, 40],
     ] as const) {
       const job = await queue.getJob(jobIds.start(tasks[index]!.id as string, 1));
       assert.ok(job, `the start job of task ${index}`);
@@ -265,24 +268,22 @@ describe('POST /tasks/batch with start', () => {
     }
     await waitFor(
       async () =>
-        (await countsByState()).get(TaskState.Completed) === completedBefore + MAX_BATCH_TASKS
-          ? true
-          : undefined,
-      `${MAX_BATCH_TASKS} tasks completed`,
+        (await countsByState()).get(TaskState.Completed) === completedBefore + RUN ? true : undefined,
+      `${RUN} tasks completed`,
       120_000,
     );
     const started = proplets.flatMap((proplet) => proplet.starts.map((start) => start.id));
     const batchIds = new Set(tasks.map((task) => task.id as string));
     const ofBatch = started.filter((id) => batchIds.has(id));
-    assert.equal(ofBatch.length, MAX_BATCH_TASKS, 'each started once');
-    assert.equal(new Set(ofBatch).size, MAX_BATCH_TASKS);
+    assert.equal(ofBatch.length, RUN, 'each started once');
+    assert.equal(new Set(ofBatch).size, RUN);
     assert.ok(
       proplets.every((proplet) => proplet.starts.length > 0),
       'both proplets took a share',
     );
-    const done = await api('GET', `/tasks/${tasks[500]!.id}`);
+    const done = await api('GET', `/tasks/${tasks[RUN / 2]!.id}`);
     assert.equal(done.body.state, TaskState.Completed);
-    assert.equal(done.body.results, 'ran t500');
+    assert.equal(done.body.results, `ran t${RUN / 2}`);
   });
 
   it('when the queue cannot take the starts: 503, and none of the tasks is left behind', async () => {
