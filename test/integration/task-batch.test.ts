@@ -109,6 +109,48 @@ describe('POST /tasks/batch without start', () => {
     );
   });
 
+  it('stores every field as POST /tasks stores it', async () => {
+    const element = {
+      name: 'full',
+      kind: 'federated',
+      image_url: 'https://example.com/add.wasm',
+      cli_args: ['--x', '1'],
+      inputs: [1, '2'],
+      env: { B: '2', A: '1' },
+      daemon: true,
+      proplet_id: 'edge-1',
+      run_if: 'failure',
+      monitoring_profile: { enabled: true, interval: 5 },
+      mode: 'infer',
+      priority: 80,
+      metadata: { team: 'a', nested: { list: [1, null, 'x'], flag: false } },
+      hal_storage_path: '/data',
+      timeout: 30,
+      max_retries: 3,
+      retry_on_error: true,
+      is_recurring: true,
+      timezone: 'Europe/Paris',
+    };
+    const single = await api('POST', '/tasks', element);
+    assert.equal(single.status, 201);
+    const batch = await api('POST', '/tasks/batch', {
+      tasks: [element, { ...element, name: 'encrypted', encrypted: true, kbs_resource_path: 'kbs:///k' }],
+    });
+    assert.equal(batch.status, 201, JSON.stringify(batch.body));
+    const [full, encrypted] = batch.body.tasks as Array<Record<string, unknown> & { id: string }>;
+    const withoutIdentity = ({ id: _i, created_at: _c, updated_at: _u, ...rest }: Record<string, unknown>) =>
+      rest;
+    assert.deepEqual(withoutIdentity(full!), withoutIdentity(single.body));
+    assert.deepEqual(
+      withoutIdentity((await api('GET', `/tasks/${full!.id}`)).body),
+      withoutIdentity(single.body),
+    );
+    const stored = (await api('GET', `/tasks/${encrypted!.id}`)).body;
+    assert.equal(stored.encrypted, true);
+    assert.equal(stored.kbs_resource_path, 'kbs:///k');
+    assert.deepEqual(encrypted, stored);
+  });
+
   it('ignores unknown and server-owned fields of a task as POST /tasks does, and unknown fields of the body', async () => {
     const element = {
       name: 'sdk',
