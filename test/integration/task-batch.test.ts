@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { TaskBatchRepository } from '../../src/db/task-batch-repository.ts';
+import { TaskEventLog } from '../../src/db/task-event-log.ts';
 import { UnavailableError } from '../../src/domain/errors.ts';
 import { queuePriority } from '../../src/domain/task-priority.ts';
 import { TaskState } from '../../src/domain/task-state.ts';
@@ -326,6 +327,24 @@ describe('POST /tasks/batch with start', () => {
     const done = await api('GET', `/tasks/${tasks[RUN / 2]!.id}`);
     assert.equal(done.body.state, TaskState.Completed);
     assert.equal(done.body.results, `ran t${RUN / 2}`);
+  });
+
+  it('the event log records each task of a started batch once, created Scheduled', async () => {
+    const log = new TaskEventLog(harness.manager.resources.postgres.db);
+    const watcher = `batch-test-${randomUUID()}`;
+    await log.watch(watcher, 60_000);
+    try {
+      const from = await log.newestId();
+      const created = await api('POST', '/tasks/batch', { tasks: batchOf(3), start: true });
+      assert.equal(created.status, 201);
+      const ids = (created.body.tasks as Array<{ id: string }>).map((task) => task.id);
+      const events = (await log.after(from, [], 1_000)).filter((event) => ids.includes(event.taskId));
+      const firsts = ids.map((id) => events.find((event) => event.taskId === id));
+      assert.ok(firsts.every((event) => event?.kind === 'created' && event.state === TaskState.Scheduled));
+      assert.ok(firsts.every((event) => event?.attempt === 1));
+    } finally {
+      await log.unwatch(watcher);
+    }
   });
 
   it('when the queue cannot take the starts: 503, and none of the tasks is left behind', async () => {
