@@ -10,7 +10,7 @@ import { startProblem } from './task-service.ts';
 
 /**
  * POST /tasks/batch: many tasks created, and started if asked, all or none, at a cost per task far below
- * POST /tasks and POST /tasks/{id}/start: one transaction and one bulk enqueue for the whole batch. Tasks
+ * POST /tasks and POST /tasks/{id}/start: one INSERT and one bulk enqueue for the whole batch. Tasks
  * that need work of their own (a schedule, dependencies, a group) are refused by its body's schema.
  */
 export class TaskBatchService {

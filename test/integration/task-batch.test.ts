@@ -315,11 +315,17 @@ describe('POST /tasks/batch with start', () => {
       `${RUN} tasks completed`,
       120_000,
     );
-    const started = proplets.flatMap((proplet) => proplet.starts.map((start) => start.id));
-    const batchIds = new Set(tasks.map((task) => task.id as string));
-    const ofBatch = started.filter((id) => batchIds.has(id));
-    assert.equal(ofBatch.length, RUN, 'each started once');
-    assert.equal(new Set(ofBatch).size, RUN);
+    // Each on one proplet. A start may arrive twice there (MQTT QoS 1 is at least once, and a publish whose
+    // acknowledgement was late is sent again), which proplets ignore; on two proplets it would run twice.
+    const holders = new Map<string, Set<string>>();
+    for (const proplet of proplets)
+      for (const start of proplet.starts)
+        holders.set(start.id, (holders.get(start.id) ?? new Set()).add(proplet.id));
+    const batchIds = tasks.map((task) => task.id as string);
+    assert.ok(
+      batchIds.every((id) => holders.get(id)?.size === 1),
+      'each task of the batch started on exactly one proplet',
+    );
     assert.ok(
       proplets.every((proplet) => proplet.starts.length > 0),
       'both proplets took a share',
