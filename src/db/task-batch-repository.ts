@@ -39,7 +39,7 @@ export class TaskBatchRepository {
     // lists them as if posted one by one, and none was created after it was scheduled.
     const created = newTasks.map((_, index) => microsecondsBefore(now, newTasks.length - index));
     const rows = newTasks.map((task, index): Required<TaskRow> => ({
-      ...task,
+      ...asTextParameters(task),
       file: task.file ? Buffer.from(task.file) : null,
       state: schedule ? TaskState.Scheduled : TaskState.Pending,
       attempt: schedule ? FIRST_ATTEMPT : 0,
@@ -90,6 +90,23 @@ export class TaskBatchRepository {
         AND ${tasks.state} = ${TaskState.Scheduled} AND ${tasks.attempt} = ${FIRST_ATTEMPT}`);
     return rowCount ?? 0;
   }
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * The text fields as Postgres stores them when they are sent as parameters (TaskRepository.insert): a lone
+ * UTF-16 surrogate becomes U+FFFD on the way to UTF-8, where in JSON its escape would fail the whole batch.
+ */
+function asTextParameters<T extends object>(task: T): T {
+  const entries = Object.entries(task);
+  if (!entries.some(([, value]) => typeof value === 'string' && SURROGATE.test(value))) return task;
+  return Object.fromEntries(
+    entries.map(([key, value]) => [
+      key,
+      typeof value === 'string' ? Buffer.from(value, 'utf8').toString('utf8') : value,
+    ]),
+  ) as T;
 }
 
 /** A column value as jsonb_populate_recordset reads it: bytea in hex, times as ISO text, JSON as is. */

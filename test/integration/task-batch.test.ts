@@ -173,6 +173,19 @@ describe('POST /tasks/batch without start', () => {
     assert.deepEqual(Object.keys(task!).sort(), Object.keys(single.body as object).sort());
   });
 
+  it('stores text as POST /tasks does: a lone surrogate as U+FFFD, a pair as it is', async () => {
+    const element = '{"name":"a\\ud800b","image_url":"https://example.com/\\ud83d\\ude00.wasm"}';
+    const single = await api('POST', '/tasks', element);
+    assert.equal(single.status, 201);
+    const batch = await api('POST', '/tasks/batch', `{"tasks":[${element}]}`);
+    assert.equal(batch.status, 201, JSON.stringify(batch.body));
+    const [task] = batch.body.tasks as Array<{ id: string; name: string; image_url: string }>;
+    assert.equal(task!.name, 'a\ufffdb');
+    assert.equal(task!.name, single.body.name);
+    assert.equal(task!.image_url, 'https://example.com/\u{1F600}.wasm');
+    assert.deepEqual((await api('GET', `/tasks/${task!.id}`)).body, task);
+  });
+
   it('takes the empty strings whole-task clients send for a workflow, a job, a schedule', async () => {
     const batch = await api('POST', '/tasks/batch', {
       tasks: [{ name: 'go', file: WASM, workflow_id: '', job_id: '', schedule: '', depends_on: [] }],
