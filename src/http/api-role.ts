@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { TaskBatchRepository } from '../db/task-batch-repository.ts';
 import { TaskCountRepository } from '../db/task-count-repository.ts';
 import { TaskEventLog } from '../db/task-event-log.ts';
 import type { Resources } from '../resources.ts';
@@ -12,6 +13,7 @@ import { PropletService } from '../services/proplet-service.ts';
 import { JobService } from '../services/job-service.ts';
 import { WorkflowService } from '../services/workflow-service.ts';
 import { PropletAliveFeed } from '../services/proplet-alive-feed.ts';
+import { TaskBatchService } from '../services/task-batch-service.ts';
 import { TaskCountService } from '../services/task-count-service.ts';
 import { TaskEventFeed } from '../services/task-event-feed.ts';
 import type { Express } from 'express';
@@ -80,6 +82,12 @@ export async function createApiApp(
   const board = bullBoard(resources.queueConnection, { readOnly: config.bullBoardReadOnly, logger: log });
   const app = createApp({
     tasks,
+    taskBatches: new TaskBatchService(
+      new TaskBatchRepository(scope.postgres.db),
+      scope.queues,
+      scope.startMessageLimit,
+      log,
+    ),
     workflows: new WorkflowService(scope.groups, scope.startMessageLimit),
     jobs: new JobService(
       scope.groups,

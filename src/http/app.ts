@@ -9,6 +9,7 @@ import type { MetricsService } from '../services/metrics-service.ts';
 import type { PropletService } from '../services/proplet-service.ts';
 import type { JobService } from '../services/job-service.ts';
 import type { InvocationService } from '../services/invocation-service.ts';
+import type { TaskBatchService } from '../services/task-batch-service.ts';
 import type { TaskService } from '../services/task-service.ts';
 import type { WorkflowService } from '../services/workflow-service.ts';
 import type { TaskCountService } from '../services/task-count-service.ts';
@@ -31,11 +32,14 @@ import { metricsRoutes } from './routes/metrics-routes.ts';
 import { prometheusRoutes } from './routes/prometheus-routes.ts';
 import { propletRoutes } from './routes/proplet-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
+import { taskBatchRoutes } from './routes/task-batch-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 import { workflowRoutes } from './routes/workflow-routes.ts';
 
 export interface AppDependencies {
   tasks: TaskService;
+  /** POST /tasks/batch. */
+  taskBatches: TaskBatchService;
   workflows: WorkflowService;
   jobs: JobService;
   /** POST /tasks/{id}/invoke; without it the route is not served. */
@@ -78,6 +82,7 @@ export function createApp(deps: AppDependencies): Express {
     app.use(authentication(verifier));
   }
   if (limit) app.use(limit);
+  app.use('/tasks', taskBatchRoutes(deps.taskBatches, deps.maxBodyBytes));
   app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes, deps.invocations));
   app.use('/workflows', workflowRoutes(deps.workflows, deps.maxBodyBytes));
   app.use('/jobs', jobRoutes(deps.jobs, deps.maxBodyBytes));

@@ -13,6 +13,9 @@ export interface JobQueuesOptions {
   readyWithinMs?: number;
 }
 
+/** Options of one job (id, priority, delay, …): BullMQ's, named here so that services need not import it. */
+export type EnqueueOptions = JobsOptions;
+
 /** The states of jobs that depth() counts, as BullMQ names them. */
 export const COUNTED_STATES = [
   'waiting',
@@ -85,6 +88,20 @@ export class JobQueues {
     options: JobsOptions = {},
   ): Promise<void> {
     await (await this.ready(queue)).add(name, data, options);
+  }
+
+  /**
+   * Adds the jobs in one round trip, all or none: one MULTI on Redis, one statement on Postgres. For many
+   * jobs at once (a batch of starts), where one add per job would cost a round trip each.
+   */
+  async enqueueBulk<Q extends QueueName, N extends JobName<Q>>(
+    queue: Q,
+    jobs: ReadonlyArray<{ name: N; data: JobData<Q, N>; options?: JobsOptions }>,
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    await (
+      await this.ready(queue)
+    ).addBulk(jobs.map((job) => ({ name: job.name, data: job.data, opts: job.options ?? {} })));
   }
 
   /**

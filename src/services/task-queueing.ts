@@ -2,30 +2,39 @@ import { groupOf } from '../domain/group.ts';
 import { queuePriority } from '../domain/task-priority.ts';
 import type { FinishedTask } from '../db/task-repository.ts';
 import type { Logger } from '../observability/logger.ts';
-import { jobIds } from '../queue/catalog.ts';
-import type { JobQueues } from '../queue/job-queues.ts';
+import { jobIds, type JobData } from '../queue/catalog.ts';
+import type { EnqueueOptions, JobQueues } from '../queue/job-queues.ts';
 
 /**
- * Queues the start of a task just moved to Scheduled, ahead of lower-priority ones (a delayed start keeps its
- * priority when promoted), or `delayMs` later (a retry's backoff); the job id makes a second call for one
- * attempt a no-op.
+ * The start job of a task just moved to Scheduled: ahead of lower-priority ones (a delayed start keeps its
+ * priority when promoted), or `delayMs` later (a retry's backoff); the job id makes a second one for the same
+ * attempt a no-op. One builder for single and batched starts, so both queue exactly the same job.
  */
-export async function queueStart(
-  queues: JobQueues,
+export function startJob(
   task: { id: string; attempt: number; priority: number },
   requestedAt: Date,
   { delayMs = 0 }: { delayMs?: number } = {},
-): Promise<void> {
-  await queues.enqueue(
-    'task-start',
-    'start',
-    { taskId: task.id, attempt: task.attempt, requestedAt: requestedAt.getTime() },
-    {
+): { name: 'start'; data: JobData<'task-start', 'start'>; options: EnqueueOptions } {
+  return {
+    name: 'start',
+    data: { taskId: task.id, attempt: task.attempt, requestedAt: requestedAt.getTime() },
+    options: {
       jobId: jobIds.start(task.id, task.attempt),
       priority: queuePriority(task.priority),
       ...(delayMs > 0 ? { delay: Math.ceil(delayMs) } : {}),
     },
-  );
+  };
+}
+
+/** Queues the start of a task just moved to Scheduled (see startJob). */
+export async function queueStart(
+  queues: JobQueues,
+  task: { id: string; attempt: number; priority: number },
+  requestedAt: Date,
+  options: { delayMs?: number } = {},
+): Promise<void> {
+  const job = startJob(task, requestedAt, options);
+  await queues.enqueue('task-start', job.name, job.data, job.options);
 }
 
 /**

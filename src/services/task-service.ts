@@ -22,7 +22,7 @@ import type { StartMessageLimit } from './start-message-limit.ts';
 export const STOPPED_BY_USER = 'stopped by user';
 
 /** Why a task cannot be started, or undefined when it can: a proplet would otherwise drop the start silently. */
-export function startProblem(task: Task): string | undefined {
+export function startProblem(task: Pick<Task, 'encrypted' | 'fileSize' | 'imageUrl'>): string | undefined {
   const hasFile = task.fileSize > 0;
   const hasImage = task.imageUrl !== null && task.imageUrl !== '';
   if (task.encrypted) {

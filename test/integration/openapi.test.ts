@@ -143,6 +143,11 @@ function withValue(example: unknown, path: Array<string | number>, value: unknow
 describe('request bodies the document calls invalid', () => {
   const examples: Array<{ method: Method; path: string; example: Record<string, unknown> }> = [
     { method: 'post', path: '/tasks', example: { name: 'add', file: WASM, inputs: [2, 3] } },
+    {
+      method: 'post',
+      path: '/tasks/batch',
+      example: { tasks: [{ name: 'add', file: WASM, inputs: [2, 3] }], start: false },
+    },
     { method: 'put', path: '/tasks/{taskId}', example: { inputs: [4, 5] } },
     { method: 'post', path: '/tasks/{taskId}/invoke', example: { inputs: [1] } },
     { method: 'post', path: '/workflows', example: { tasks: [{ name: 'a', file: WASM }] } },
@@ -349,6 +354,26 @@ describe('responses of every operation, as documented', () => {
     const taskId = created.body.id as string;
     assert.equal(created.headers.get('location'), `/tasks/${taskId}`);
     await call('get', '/tasks', {}, { query: '?limit=5' });
+    const batch = await call(
+      'post',
+      '/tasks/batch',
+      {},
+      {
+        body: {
+          json: {
+            tasks: [
+              { name: 'add', file: WASM },
+              { name: 'sub', file: WASM },
+            ],
+          },
+        },
+      },
+    );
+    assert.deepEqual(
+      batch.body.tasks.map((task: { name: string }) => task.name),
+      ['add', 'sub'],
+    );
+    assert.equal((await call('post', '/tasks/batch', {}, { body: { json: { tasks: [] } } })).status, 400);
     await call('get', '/tasks/{taskId}', { taskId });
     assert.equal((await call('get', '/tasks/{taskId}', { taskId: randomUUID() })).status, 404);
     await call('put', '/tasks/{taskId}', { taskId }, { body: { json: { inputs: [4, 5], priority: 80 } } });

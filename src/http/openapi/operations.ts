@@ -4,6 +4,7 @@ import { anyId, uuidId } from '../schemas/ids.ts';
 import { eventStreamQuery } from '../schemas/event-query.ts';
 import { invokeBody } from '../schemas/invoke-input.ts';
 import * as responses from '../schemas/response-schemas.ts';
+import { createTaskBatchBody, MAX_BATCH_TASKS } from '../schemas/task-batch-input.ts';
 import { createTaskBody, updateTaskBody } from '../schemas/task-input.ts';
 import type { JsonSchema } from './json-schema.ts';
 
@@ -159,6 +160,31 @@ export const OPERATIONS: readonly OperationSpec[] = [
     responses: {
       '201': { description: 'Created', body: responses.taskBody, headers: location('task') },
       ...refusals(400, 413, 503),
+    },
+  },
+  {
+    method: 'post',
+    path: '/tasks/batch',
+    operationId: 'createTaskBatch',
+    tag: 'tasks',
+    summary: 'Create many tasks at once, and start them',
+    description:
+      `1 to ${MAX_BATCH_TASKS} tasks, each as POST /tasks takes it, created all or none in one transaction; ` +
+      'a problem names the task by its place (tasks[3].name). With "start": true each is also started as ' +
+      'POST /tasks/{id}/start starts one (answered Scheduled), or, when the queue cannot take the starts, ' +
+      'none is created (503). A task with a schedule, depends_on, a workflow_id or a job_id needs work of its ' +
+      'own and is refused (400): create it with POST /tasks, POST /workflows or POST /jobs.',
+    body: jsonBody(createTaskBatchBody),
+    responses: {
+      '201': { description: 'Created, in the order of the request', body: responses.taskBatchBody },
+      ...refusals(
+        [
+          400,
+          'Bad input: a bad field, named with its task (tasks[3].name), or, to start, a task with no Wasm',
+        ],
+        413,
+        503,
+      ),
     },
   },
   {

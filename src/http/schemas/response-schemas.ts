@@ -92,6 +92,8 @@ export const taskBody = z.strictObject({
 const page = { offset: count, limit: count, total: count };
 
 export const taskListBody = z.strictObject({ ...page, tasks: z.array(taskBody) });
+/** task-batch-routes.ts: the tasks created, in the order of the request. */
+export const taskBatchBody = z.strictObject({ tasks: z.array(taskBody) });
 
 export const taskResultsBody = z.strictObject({
   results: z.unknown().describe('null before the task has a result'),

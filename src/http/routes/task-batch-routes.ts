@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import type { TaskBatchService } from '../../services/task-batch-service.ts';
+import { methodNotAllowed } from '../errors.ts';
+import { handle } from '../handle.ts';
+import { jsonBody } from '../json-body.ts';
+import { createTaskBatchBody } from '../schemas/task-batch-input.ts';
+import { toTaskJson } from '../schemas/task-view.ts';
+import { parseOrThrow } from '../schemas/validation.ts';
+
+/** POST /tasks/batch; mounted at /tasks before the task routes, so that `batch` is never read as a task id. */
+export function taskBatchRoutes(batches: TaskBatchService, maxBodyBytes: number): Router {
+  const router = Router();
+  router
+    .route('/batch')
+    .post(
+      ...jsonBody(maxBodyBytes),
+      handle(async (req, res) => {
+        const { tasks, start } = parseOrThrow(createTaskBatchBody, req.body, 'batch');
+        const created = await batches.create(tasks, { start });
+        res.status(201).json({ tasks: created.map(toTaskJson) });
+      }),
+    )
+    .all(methodNotAllowed);
+  return router;
+}
