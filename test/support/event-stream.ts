@@ -30,6 +30,8 @@ export async function openEventStream(
   baseUrl: string,
   path = '/events',
   headers: Record<string, string> = {},
+  /** Called as each event is parsed: for a benchmark that times arrivals, which next() polls for. */
+  onFrame?: (frame: StreamFrame) => void,
 ): Promise<EventStreamClient> {
   const abort = new AbortController();
   const response = await fetch(`${baseUrl}${path}`, {
@@ -44,12 +46,15 @@ export async function openEventStream(
 
   const onLine = (line: string) => {
     if (line === '') {
-      if (fields.data.length > 0)
-        frames.push({
+      if (fields.data.length > 0) {
+        const frame: StreamFrame = {
           ...(fields.id === undefined ? {} : { id: fields.id }),
           event: fields.event ?? 'message',
           data: JSON.parse(fields.data.join('\n')),
-        });
+        };
+        frames.push(frame);
+        onFrame?.(frame);
+      }
       fields = { data: [] };
       return;
     }
