@@ -147,7 +147,7 @@ function spawnRole(roles: string[], env: Record<string, string>, nodeArgs: strin
     tail = (tail + chunk.toString()).slice(-TAIL_CHARS);
     ready ||= tail.includes(READY);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   return { name: roles[0] ?? 'all', child, tail: () => tail, ready: () => ready };
 }

@@ -51,8 +51,9 @@ export const e2eLatency: Scenario = {
     context.say(`${perPass} tasks followed on GET /events`);
     const completedAt = new Map<string, number>();
     const onFrame = (frame: StreamFrame) => {
-      if (frame.event === 'task' && frame.data.state === TaskState.Completed)
-        completedAt.set(frame.data.task_id as string, performance.now());
+      const data = frame.data as { state?: number; task_id?: string };
+      if (frame.event === 'task' && data.state === TaskState.Completed && data.task_id)
+        completedAt.set(data.task_id, performance.now());
     };
     const stream = await openEventStream(system.baseUrl, '/events', {}, onFrame);
     context.defer(() => stream.close());

@@ -62,13 +62,8 @@ export const fleet: Scenario = {
       clientId: `bench-fleet-${randomUUID()}`,
       reconnectPeriod: 0,
     });
+    context.deferToEnd(() => client.endAsync());
     let beating = true;
-    let beats: Promise<void> | undefined;
-    context.deferToEnd(async () => {
-      beating = false;
-      await beats;
-      await client.endAsync();
-    });
 
     const metadata = {
       os: 'linux',
@@ -98,7 +93,7 @@ export const fleet: Scenario = {
     // Every proplet beats once per interval, spread evenly over it.
     const gapMs = (intervalSeconds * 1000) / count;
     let sent = 0;
-    beats = (async () => {
+    const beats = (async () => {
       const started = Date.now();
       for (let n = 0; beating; n++) {
         const due = started + n * gapMs;
@@ -111,6 +106,11 @@ export const fleet: Scenario = {
         sent++;
       }
     })();
+    // Clean-ups run last registered first: the beating stops before the connection closes.
+    context.deferToEnd(async () => {
+      beating = false;
+      await beats;
+    });
     const activeCount = async () =>
       (await http.json<{ total: number }>('GET', '/proplets?status=active&limit=1')).total;
     await waitFor(

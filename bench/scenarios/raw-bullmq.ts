@@ -36,8 +36,9 @@ export const rawBullmq: Scenario = {
     const began = performance.now();
     const worker = new Worker(
       'raw',
-      async () => {
+      () => {
         if (++processed === jobs) allDone();
+        return Promise.resolve();
       },
       { connection: workerConnection, prefix, concurrency: CONCURRENCY, removeOnComplete: { count: 0 } },
     );
