@@ -77,3 +77,14 @@ export function evaluate(outcomes: readonly ScenarioOutcome[]): EvaluatedFigure[
     }),
   );
 }
+
+/** A latency in milliseconds, with the most it may be when the issue sets a target. */
+export function latencyFigure(key: string, label: string, value: number, atMostMs?: number): Figure {
+  return {
+    key,
+    label,
+    value,
+    unit: 'ms',
+    ...(atMostMs === undefined ? {} : { target: { op: '<=' as const, value: atMostMs } }),
+  };
+}

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpClient } from '../lib/http-client.ts';
 import { ManagerSystem } from '../lib/manager-system.ts';
 import { PropletPool } from '../lib/proplets.ts';
+import { latencyFigure } from '../lib/figures.ts';
 import type { Scenario } from '../lib/scenario.ts';
 import { distribution, ratePerSecond } from '../lib/stats.ts';
 import { awaitOutcomes } from '../lib/task-outcomes.ts';
@@ -67,20 +68,8 @@ export const dispatchLatency: Scenario = {
     if (errors.length > 0) failures.push(`${errors.length} starts refused, e.g. ${errors[0]}`);
     return {
       figures: [
-        {
-          key: 'p50Ms',
-          label: 'accepted → start received p50',
-          value: latency.p50,
-          unit: 'ms',
-          target: { op: '<=', value: 3 },
-        },
-        {
-          key: 'p99Ms',
-          label: 'accepted → start received p99',
-          value: latency.p99,
-          unit: 'ms',
-          target: { op: '<=', value: 20 },
-        },
+        latencyFigure('p50Ms', 'accepted → start received p50', latency.p50, 3),
+        latencyFigure('p99Ms', 'accepted → start received p99', latency.p99, 20),
         {
           key: 'achievedPerSecond',
           label: `starts accepted/s (offered ${rate}/s)`,

@@ -5,6 +5,7 @@ import { waitFor } from '../../test/support/wait.ts';
 import { HttpClient } from '../lib/http-client.ts';
 import { ManagerSystem } from '../lib/manager-system.ts';
 import { PropletPool } from '../lib/proplets.ts';
+import { latencyFigure } from '../lib/figures.ts';
 import type { Scenario } from '../lib/scenario.ts';
 import { distribution } from '../lib/stats.ts';
 import { awaitOutcomes } from '../lib/task-outcomes.ts';
@@ -77,32 +78,10 @@ export const e2eLatency: Scenario = {
     const events = distribution(followed);
     return {
       figures: [
-        {
-          key: 'p50Ms',
-          label: 'start → applied p50 (polling)',
-          value: poll.p50,
-          unit: 'ms',
-          target: { op: '<=', value: 15 },
-        },
-        {
-          key: 'p99Ms',
-          label: 'start → applied p99 (polling)',
-          value: poll.p99,
-          unit: 'ms',
-          target: { op: '<=', value: 50 },
-        },
-        {
-          key: 'eventsP50Ms',
-          label: 'start → Completed event p50 (GET /events)',
-          value: events.p50,
-          unit: 'ms',
-        },
-        {
-          key: 'eventsP99Ms',
-          label: 'start → Completed event p99 (GET /events)',
-          value: events.p99,
-          unit: 'ms',
-        },
+        latencyFigure('p50Ms', 'start → applied p50 (polling)', poll.p50, 15),
+        latencyFigure('p99Ms', 'start → applied p99 (polling)', poll.p99, 50),
+        latencyFigure('eventsP50Ms', 'start → Completed event p50 (GET /events)', events.p50),
+        latencyFigure('eventsP99Ms', 'start → Completed event p99 (GET /events)', events.p99),
       ],
       failures: [...outcomes.failures, ...system.deaths()],
       notes: [

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { HttpClient } from '../lib/http-client.ts';
+import { latencyFigure } from '../lib/figures.ts';
 import type { Scenario } from '../lib/scenario.ts';
 import { distribution } from '../lib/stats.ts';
 import { insertTaskHistory } from '../lib/task-rows.ts';
@@ -53,20 +54,8 @@ export const storedTasks: Scenario = {
     if (page.total < count) failures.push(`GET /tasks counts ${page.total} tasks, not at least ${count}`);
     return {
       figures: [
-        {
-          key: 'listP99Ms',
-          label: 'GET /tasks first page p99',
-          value: list.p99,
-          unit: 'ms',
-          target: { op: '<=', value: 20 },
-        },
-        {
-          key: 'getP99Ms',
-          label: 'GET /tasks/{id} p99',
-          value: one.p99,
-          unit: 'ms',
-          target: { op: '<=', value: 5 },
-        },
+        latencyFigure('listP99Ms', 'GET /tasks first page p99', list.p99, 20),
+        latencyFigure('getP99Ms', 'GET /tasks/{id} p99', one.p99, 5),
       ],
       failures,
       notes: [
