@@ -1,5 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 
+class StaleConnectionError extends Error {}
+
 export interface JsonAnswer<T = unknown> {
   status: number;
   body: T;
@@ -21,8 +23,19 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
 
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<JsonAnswer<T>> {
+  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<JsonAnswer<T>> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    try {
+      return await this.send<T>(method, path, payload);
+    } catch (error) {
+      // A kept-alive connection the server closed as idle just as it was reused: the request never reached
+      // the server, so it is sent again, once, on a new connection.
+      if (!(error instanceof StaleConnectionError)) throw error;
+      return this.send<T>(method, path, payload);
+    }
+  }
+
+  private send<T>(method: string, path: string, payload: Buffer | undefined): Promise<JsonAnswer<T>> {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         {
@@ -51,7 +64,11 @@ export class HttpClient {
           res.on('error', reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          req.reusedSocket && error.code === 'ECONNRESET' ? new StaleConnectionError(error.message) : error,
+        ),
+      );
       req.end(payload);
     });
   }

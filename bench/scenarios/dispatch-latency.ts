@@ -79,7 +79,7 @@ export const dispatchLatency: Scenario = {
       ],
       failures,
       notes: [
-        `${count} pre-created tasks (inserted in Postgres), started over ${seconds} s; a start message can arrive before the 202 does, so values below 0 are possible`,
+        `${count} pre-created tasks (inserted in Postgres), started over ${seconds} s; a start message can arrive before the answer does, so values below 0 are possible`,
       ],
       details: {
         rate,
