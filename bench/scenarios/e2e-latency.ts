@@ -23,7 +23,7 @@ export const e2eLatency: Scenario = {
   summary:
     'sequential single tasks at light load: start request → result applied (poll GET /tasks/{id}; GET /events)',
   async run(context) {
-    const perPass = context.size(300, 40);
+    const perPass = context.size(300, 30);
     const system = await ManagerSystem.start({ layout: 'all-in-one', nodeArgs: context.nodeArgs });
     context.defer(() => system.stop());
     const http = new HttpClient(system.baseUrl, 4);

@@ -50,7 +50,7 @@ export const fleet: Scenario = {
   async run(context) {
     const count = context.size(10_000, 1_000);
     const intervalSeconds = context.quick ? 1 : 10;
-    const steadySeconds = context.size(20, 5);
+    const steadySeconds = context.size(20, 4);
     const system = await context.longLivedManager({
       MANAGER_PROPLET_ALIVE_TIMEOUT: `${intervalSeconds * 2.5}s`,
     });
