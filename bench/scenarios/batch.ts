@@ -20,7 +20,7 @@ export const batch: Scenario = {
   name: 'batch',
   summary: `POST /tasks/batch of ${BATCH} tasks with start, ${CLIENTS} clients, ${PROPLETS} proplets answering at once`,
   async run(context) {
-    const total = context.size(50_000, 5_000);
+    const total = context.size(20_000, 2_000);
     const system = await ManagerSystem.start({ layout: 'all-in-one', nodeArgs: context.nodeArgs });
     context.defer(() => system.stop());
     const http = new HttpClient(system.baseUrl, CLIENTS);
@@ -83,6 +83,13 @@ export const batch: Scenario = {
     return {
       figures: [
         {
+          key: 'createdPerSecond',
+          label: 'created and queued tasks/s (201 received)',
+          value: ratePerSecond(expected.size, submitted - began),
+          unit: 'tasks/s',
+          baseline: { of: 'raw-bullmq/jobsPerSecond' },
+        },
+        {
           key: 'dispatchedPerSecond',
           label: 'dispatched tasks/s (start received)',
           value: ratePerSecond(arrivals.length, lastArrival - began),
@@ -104,7 +111,6 @@ export const batch: Scenario = {
       ],
       details: {
         tasks: total,
-        createdPerSecond: ratePerSecond(expected.size, submitted - began),
         startsReceived: arrivals.length,
         repeatedStarts: proplets.repeatedStarts,
         completed: outcomes.completed,
