@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { evaluate, type ScenarioOutcome } from './lib/figures.ts';
@@ -130,7 +131,7 @@ async function main(): Promise<number> {
     `${kind} run of ${options.only.join(', ')}${options.scale === 1 ? '' : ` at scale ${options.scale}`}; commit ${git.commit.slice(0, 12)}${git.dirty ? ' (with uncommitted changes)' : ''}`,
   );
   say(
-    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}, postgres ${machine.postgres}, redis ${machine.redis}, ${machine.mosquitto}`,
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}, postgres ${machine.postgres}, redis ${machine.redis}, ${machine.mosquitto}; load average ${machine.loadAverage.join(' ')}`,
   );
   const cleanUps: CleanUp[] = [];
   const interrupted = (signal: NodeJS.Signals) => {
@@ -150,12 +151,13 @@ async function main(): Promise<number> {
   }
   const table = evaluate(outcomes);
   const passed = outcomes.every((outcome) => outcome.status !== 'failed');
+  const loadAverageAtEnd = loadavg().map((load) => Math.round(load * 100) / 100);
   const results: BenchResults = {
     generatedAt: new Date().toISOString(),
     kind,
     options,
     git,
-    machine,
+    machine: { ...machine, loadAverageAtEnd },
     passed,
     table,
     scenarios: outcomes,
@@ -168,6 +170,7 @@ async function main(): Promise<number> {
   }
   const written = writeResults(RESULTS, results);
   say(`results in ${written.map((path) => path.replace(ROOT, '')).join(' and ')}`);
+  say(`load average at the end ${loadAverageAtEnd.join(' ')} (${machine.cores} cores)`);
   say(
     `${passed ? 'PASSED' : 'FAILED'} in ${Math.round((performance.now() - began) / 1000)} s (a missed target does not fail the run; breakage does)`,
   );

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
@@ -14,6 +14,8 @@ export interface Machine {
   postgres: string;
   redis: string;
   mosquitto: string;
+  /** 1, 5 and 15 minute load averages when the run began: other work on the machine skews every figure. */
+  loadAverage: number[];
 }
 
 export interface GitState {
@@ -75,6 +77,7 @@ export async function describeMachine(): Promise<Machine> {
     postgres,
     redis,
     mosquitto,
+    loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
   };
 }
 

@@ -10,7 +10,7 @@ export interface BenchResults {
   kind: 'full' | 'quick' | 'partial';
   options: BenchOptions;
   git: GitState;
-  machine: Machine;
+  machine: Machine & { loadAverageAtEnd: number[] };
   passed: boolean;
   table: EvaluatedFigure[];
   scenarios: ScenarioOutcome[];
