@@ -131,7 +131,7 @@ async function main(): Promise<number> {
     `${kind} run of ${options.only.join(', ')}${options.scale === 1 ? '' : ` at scale ${options.scale}`}; commit ${git.commit.slice(0, 12)}${git.dirty ? ' (with uncommitted changes)' : ''}`,
   );
   say(
-    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}, postgres ${machine.postgres}, redis ${machine.redis}, ${machine.mosquitto}; load average ${machine.loadAverage.join(' ')}`,
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}, postgres ${machine.postgres}, redis ${machine.redis}, ${machine.mosquitto}; load average ${machine.loadAverage.join(' ')}; broker: ${machine.broker}`,
   );
   const cleanUps: CleanUp[] = [];
   const interrupted = (signal: NodeJS.Signals) => {

@@ -14,6 +14,8 @@ export interface Machine {
   postgres: string;
   redis: string;
   mosquitto: string;
+  /** Which broker the run used and its tuning (see bench/private-broker.ts). */
+  broker: string;
   /** 1, 5 and 15 minute load averages when the run began: other work on the machine skews every figure. */
   loadAverage: number[];
 }
@@ -77,6 +79,9 @@ export async function describeMachine(): Promise<Machine> {
     postgres,
     redis,
     mosquitto,
+    broker: process.env.BENCH_BROKER_SETTINGS
+      ? `a Mosquitto of its own with the shipped ${process.env.BENCH_BROKER_SETTINGS}`
+      : `the broker at ${TEST_MQTT_URL}`,
     loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
   };
 }
