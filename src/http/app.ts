@@ -32,7 +32,6 @@ import { metricsRoutes } from './routes/metrics-routes.ts';
 import { prometheusRoutes } from './routes/prometheus-routes.ts';
 import { propletRoutes } from './routes/proplet-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
-import { taskBatchRoutes } from './routes/task-batch-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 import { workflowRoutes } from './routes/workflow-routes.ts';
 
@@ -82,8 +81,7 @@ export function createApp(deps: AppDependencies): Express {
     app.use(authentication(verifier));
   }
   if (limit) app.use(limit);
-  app.use('/tasks', taskBatchRoutes(deps.taskBatches, deps.maxBodyBytes));
-  app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes, deps.invocations));
+  app.use('/tasks', taskRoutes(deps.tasks, deps.maxBodyBytes, deps.invocations, deps.taskBatches));
   app.use('/workflows', workflowRoutes(deps.workflows, deps.maxBodyBytes));
   app.use('/jobs', jobRoutes(deps.jobs, deps.maxBodyBytes));
   app.use('/proplets', propletRoutes(deps.proplets));

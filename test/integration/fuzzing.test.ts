@@ -116,6 +116,7 @@ interface HttpCase {
 
 const EXAMPLES: Record<string, () => Record<string, unknown>> = {
   createTask: () => ({ name: 'add', file: wasm, inputs: [2, 3] }),
+  createTaskBatch: () => ({ tasks: [{ name: 'add', file: wasm, inputs: [2, 3] }], start: false }),
   updateTask: () => ({ inputs: [4, 5] }),
   invokeTask: () => ({ inputs: [1] }),
   createWorkflow: () => ({ tasks: [{ name: 'a', file: wasm }] }),
@@ -154,8 +155,9 @@ function mutated(example: Record<string, unknown>): fc.Arbitrary<Record<string, 
   return fc
     .tuple(
       fc.oneof(
-        fc.constantFrom(...paths),
-        fc.constantFrom(...fields).map((key) => [key]),
+        // An operation without an example has no paths of its own: fields alone then.
+        ...(paths.length > 0 ? [fc.constantFrom(...paths)] : []),
+        fc.constantFrom(...fields).map((key): Array<string | number> => [key]),
       ),
       jsonLeaf,
     )

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { TaskBatchService } from '../../services/task-batch-service.ts';
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
@@ -7,9 +7,12 @@ import { createTaskBatchBody } from '../schemas/task-batch-input.ts';
 import { toTaskJson } from '../schemas/task-view.ts';
 import { parseOrThrow } from '../schemas/validation.ts';
 
-/** POST /tasks/batch; mounted at /tasks before the task routes, so that `batch` is never read as a task id. */
-export function taskBatchRoutes(batches: TaskBatchService, maxBodyBytes: number): Router {
-  const router = Router();
+/**
+ * POST /tasks/batch, added to the task routes' own router before `/:taskId`, so that `batch` is never read as
+ * a task id. Not a router of its own on /tasks: OpenTelemetry's Express instrumentation then names every task
+ * route's span twice over (`POST /tasks/tasks/:taskId/start`).
+ */
+export function addTaskBatchRoute(router: Router, batches: TaskBatchService, maxBodyBytes: number): void {
   router
     .route('/batch')
     .post(
@@ -21,5 +24,4 @@ export function taskBatchRoutes(batches: TaskBatchService, maxBodyBytes: number)
       }),
     )
     .all(methodNotAllowed);
-  return router;
 }

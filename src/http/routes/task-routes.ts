@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { InvocationService } from '../../services/invocation-service.ts';
+import type { TaskBatchService } from '../../services/task-batch-service.ts';
 import type { TaskService } from '../../services/task-service.ts';
 import { methodNotAllowed } from '../errors.ts';
 import { handle } from '../handle.ts';
@@ -13,14 +14,17 @@ import { createTaskBody, updateTaskBody } from '../schemas/task-input.ts';
 import { toTaskJson } from '../schemas/task-view.ts';
 import { parseOrThrow } from '../schemas/validation.ts';
 import { readWasmUpload } from '../wasm-upload.ts';
+import { addTaskBatchRoute } from './task-batch-routes.ts';
 
 export function taskRoutes(
   tasks: TaskService,
   maxBodyBytes: number,
   invocations?: InvocationService,
+  batches?: TaskBatchService,
 ): Router {
   const router = Router();
   const body = jsonBody(maxBodyBytes);
+  if (batches) addTaskBatchRoute(router, batches, maxBodyBytes);
 
   router
     .route('/')
