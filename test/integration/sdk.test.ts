@@ -296,6 +296,70 @@ describe('events', () => {
   });
 });
 
+/** A body that ends just after the first event with an id, as a connection dropped by a proxy would. */
+function cutAfterFirstIdentifiedEvent(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // Reads until there is something to hand on: a pull that enqueues nothing is not called again.
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        text += decoder.decode(value, { stream: true });
+        const id = text.search(/^id: /m);
+        const end = id === -1 ? -1 : text.indexOf('\n\n', id);
+        if (end !== -1) {
+          controller.enqueue(new TextEncoder().encode(text.slice(0, end + 2)));
+          controller.close();
+          break;
+        }
+      }
+      await reader.cancel();
+    },
+  });
+}
+
+describe('events after a break', () => {
+  it('reconnects with Last-Event-ID and misses or repeats nothing', async () => {
+    const task = await newTask('sdk-reconnect');
+    // The ids of its changes, as a first client sees them: started once the stream has its snapshot.
+    const ids: string[] = [];
+    for await (const event of client.events({ taskIds: [task.id], signal: AbortSignal.timeout(15_000) })) {
+      if (event.event !== 'task') continue;
+      if (event.data.kind === 'snapshot') await client.tasks.start(task.id);
+      if (event.data.kind === 'changed' && event.id) ids.push(event.id);
+      if (event.data.state === Completed) break;
+    }
+    assert.equal(ids.length, 3);
+    const scheduled = ids[0]!;
+    const sentIds: Array<string | null> = [];
+    const breaking = new PropellerClient({
+      baseUrl: harness.baseUrl,
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (new URL(input).pathname !== '/events') return response;
+        sentIds.push(new Headers(init.headers).get('last-event-id'));
+        return sentIds.length === 1 && response.body
+          ? new Response(cutAfterFirstIdentifiedEvent(response.body), response)
+          : response;
+      },
+    });
+    const states: number[] = [];
+    for await (const event of breaking.events({
+      taskIds: [task.id],
+      lastEventId: scheduled,
+      signal: AbortSignal.timeout(15_000),
+    })) {
+      if (event.event === 'task' && event.data.kind === 'changed') states.push(event.data.state);
+      if (states.at(-1) === Completed) break;
+    }
+    assert.deepEqual(states, [Running, Completed]);
+    assert.deepEqual(sentIds, [scheduled, ids[1]], 'one reconnection, resuming after the Running change');
+  });
+});
+
 describe('waitFor', () => {
   it('falls back to polling GET /tasks/{id} when the event stream is refused', async () => {
     let streamAttempts = 0;
