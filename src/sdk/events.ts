@@ -10,7 +10,7 @@ export interface EventStreamOptions {
   lastEventId?: string;
   /**
    * When the stream breaks, open it again after the server's `retry` delay, resuming after the last event
-   * seen (default true). A refusal (4xx) is never retried: it is thrown as a PropellerError.
+   * seen (default true); a 5xx answer too. A refusal (4xx) is never retried: it is thrown as a PropellerError.
    */
   reconnect?: boolean;
   /** Ends the iteration (without an error). */
@@ -68,7 +68,10 @@ export async function* followEvents(
       // The server ended the stream (it is shutting down): as a break, resumed if asked.
     } catch (error) {
       if (outer?.aborted) return;
-      if (error instanceof PropellerError || options.reconnect === false) throw error;
+      // A 503 is an api process shutting down, whose clients are to reconnect (to another one); a 4xx
+      // would be refused again.
+      const refused = error instanceof PropellerError && error.status < 500;
+      if (refused || options.reconnect === false) throw error;
     } finally {
       connection.abort();
     }

@@ -360,6 +360,36 @@ describe('events after a break', () => {
   });
 });
 
+describe('events refused', () => {
+  it('retries an api process that answers 503 (shutting down), and throws a 400 at once', async () => {
+    const task = await newTask('sdk-503');
+    let attempts = 0;
+    const restarting = new PropellerClient({
+      baseUrl: harness.baseUrl,
+      fetch: (input, init) => {
+        if (new URL(input).pathname === '/events' && ++attempts === 1)
+          return Promise.resolve(Response.json({ error: 'the manager is shutting down' }, { status: 503 }));
+        return fetch(input, init);
+      },
+    });
+    for await (const event of restarting.events({
+      taskIds: [task.id],
+      signal: AbortSignal.timeout(15_000),
+    })) {
+      assert.equal(event.event === 'task' && event.data.kind, 'snapshot');
+      break;
+    }
+    assert.equal(attempts, 2);
+
+    const iterator = client.events({ taskIds: ['not-a-uuid'] });
+    await assert.rejects(
+      iterator.next(),
+      (error: unknown) =>
+        error instanceof PropellerError && error.status === 400 && /task_id/.test(error.message),
+    );
+  });
+});
+
 describe('waitFor', () => {
   it('falls back to polling GET /tasks/{id} when the event stream is refused', async () => {
     let streamAttempts = 0;
