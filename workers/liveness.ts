@@ -23,6 +23,7 @@ export function pruneIntervalMs(retentionMs: number): number {
 export async function startLiveness(resources: Resources): Promise<RoleHandle> {
   const { config } = resources;
   const logger = resources.logger.child({ role: 'liveness' });
+  const startedAt = Date.now();
   const lostShares = new LostBroadcastShares(resources.tasks, resources.queues);
   const liveness = new LivenessService(
     resources.proplets,
@@ -41,7 +42,13 @@ export async function startLiveness(resources: Resources): Promise<RoleHandle> {
       discovery: (data) => liveness.discovered(data.propletId, data.metadata),
       heartbeats: (data) => liveness.heartbeats(data.beats),
       offline: (data) => liveness.offline(data.propletId, data.receivedAt),
-      sweep: async () => void (await liveness.sweep()),
+      sweep: async () => {
+        // Heartbeats sent while no liveness worker ran were never recorded: a proplet is not dead because the
+        // manager was down. Every proplet gets a whole alive timeout after a start before it can be declared
+        // dead, as the reconciler gives one to proplets it does not know.
+        if (Date.now() - startedAt < config.propletAliveTimeoutMs) return;
+        await liveness.sweep();
+      },
     },
     { connection: resources.queueConnection, logger, concurrency: 64 },
   );
