@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { stateName, TaskState, TERMINAL_STATES } from '../../sdk/index.ts';
+import { clientFor, globalOptions } from '../context.ts';
+import { readBytes } from '../files.ts';
+import { list } from '../option-parsers.ts';
+import { printRecord, write } from '../output.ts';
+import { CliError } from '../report-error.ts';
+import { startSpinner } from '../spinner.ts';
+import { nameFromFile } from '../task-options.ts';
+
+/** How long `tasks run` waits for the task when --timeout is not given. */
+const DEFAULT_RUN_TIMEOUT_MS = 60_000;
+
+/**
+ * `propeller tasks run <file.wasm>`: create a task with the module inline, start it, wait for it to end and
+ * print its result, so that one command answers "what does this module return". Exit 0 when it completed,
+ * 1 (with its error) when it did not.
+ */
+export function addRunCommand(tasks: Command): void {
+  tasks
+    .command('run <file>')
+    .description('run a .wasm file on a proplet and print its result')
+    .option('--name <name>', 'the export to call (default: the file name without .wasm)')
+    .option('--inputs <values...>', 'arguments of the function: 2 3, or 2,3', list)
+    .option('--proplet-id <id>', 'the proplet to run on')
+    .action(
+      async (
+        file: string,
+        flags: { name?: string; inputs?: string[]; propletId?: string },
+        command: Command,
+      ) => {
+        const client = clientFor(command);
+        const bytes = await readBytes(file);
+        const task = await client.tasks.create({
+          name: flags.name ?? nameFromFile(file),
+          file: bytes.toString('base64'),
+          ...(flags.inputs ? { inputs: flags.inputs } : {}),
+          ...(flags.propletId ? { proplet_id: flags.propletId } : {}),
+        });
+        const spinner = startSpinner(`running task ${task.id}`);
+        let done;
+        try {
+          await client.tasks.start(task.id);
+          done = await client.tasks.waitFor(task.id, TERMINAL_STATES, {
+            timeoutMs: globalOptions(command).timeout ?? DEFAULT_RUN_TIMEOUT_MS,
+          });
+        } finally {
+          spinner.stop();
+        }
+        if (globalOptions(command).output === 'json') printRecord(command, done);
+        if (done.state !== TaskState.Completed) {
+          throw new CliError(
+            `task ${done.id} ${stateName(done.state).toLowerCase()}${done.error ? `: ${done.error}` : ''}`,
+          );
+        }
+        if (globalOptions(command).output !== 'json') {
+          write(typeof done.results === 'string' ? done.results : JSON.stringify(done.results ?? null));
+        }
+      },
+    );
+}
