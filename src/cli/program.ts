@@ -26,7 +26,9 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--token <token>', 'API token, sent as a bearer token').env('PROPELLER_TOKEN'))
     .addOption(
-      new Option('--output <format>', 'json (the server JSON) or table').choices(['json', 'table']).default('table'),
+      new Option('--output <format>', 'json (the server JSON) or table')
+        .choices(['json', 'table'])
+        .default('table'),
     )
     .addOption(
       new Option(

@@ -7,7 +7,7 @@ import { integer, keyValue, list } from './option-parsers.ts';
 /**
  * The task flags of `tasks create` and `tasks update`, upstream's names (spec §8.6), plus `--file` for an
  * inline module. Only the flags written are sent: a task keeps (or gets the server's default for) the rest.
- * Booleans have a `--no-…` form, so that update can turn one off.
+ * Booleans have a `--no-…` form as well (`--no-daemon`), for scripts that spell the default out.
  */
 
 interface TaskFlags {
@@ -37,25 +37,32 @@ const BOOLEANS = [
   ['latent', 'start deploys the module; `tasks invoke` runs it'],
   ['encrypted', 'the image at --image-url is encrypted'],
   ['broadcast', 'runs on every live proplet'],
-  ['is-recurring', 'the schedule repeats'],
 ] as const;
 
-export function addTaskOptions(command: Command, { withName = false } = {}): Command {
-  if (withName) command.option('--name <name>', 'the name (for a core module, the export to call)');
+/**
+ * `update`: the flags whose fields PUT /tasks/{id} changes (updateTaskBody applies only those, as upstream's
+ * manager does), so that no flag is accepted and then silently ignored; plus `--name`.
+ */
+export function addTaskOptions(command: Command, { forUpdate = false } = {}): Command {
+  if (forUpdate) command.option('--name <name>', 'the name (for a core module, the export to call)');
   command
     .option('--image-url <url>', 'where the proplet fetches the module from')
     .option('--file <path>', 'a .wasm file sent inline (base64)')
     .option('--cli-args <args>', 'arguments of a WASI program (comma separated, or repeat the flag)', list)
     .option('--inputs <values...>', 'arguments of the exported function: 2 3, or 2,3', list)
     .option('--env <KEY=VALUE>', 'an environment variable of the run (repeatable)', keyValue)
-    .option('--kbs-resource-path <path>', 'key broker resource that decrypts the module')
-    .option('--proplet-id <id>', 'the proplet to run on')
     .option('--priority <n>', 'priority, 1 to 100', integer)
-    .addOption(new Option('--mode <mode>', 'federated learning mode').choices(['infer', 'train']))
-    .addOption(new Option('--kind <kind>', 'kind of task').choices(['standard', 'federated']))
     .option('--schedule <cron>', 'a cron expression to run it on')
     .option('--timezone <zone>', 'IANA time zone of the schedule')
-    .option('--metadata <KEY=VALUE>', 'a metadata entry (repeatable)', keyValue);
+    .option('--metadata <KEY=VALUE>', 'a metadata entry (repeatable)', keyValue)
+    .option('--is-recurring', 'the schedule repeats')
+    .option('--no-is-recurring');
+  if (forUpdate) return command;
+  command
+    .option('--kbs-resource-path <path>', 'key broker resource that decrypts the module')
+    .option('--proplet-id <id>', 'the proplet to run on')
+    .addOption(new Option('--mode <mode>', 'federated learning mode').choices(['infer', 'train']))
+    .addOption(new Option('--kind <kind>', 'kind of task').choices(['standard', 'federated']));
   for (const [flag, description] of BOOLEANS) {
     command.option(`--${flag}`, description).option(`--no-${flag}`);
   }

@@ -114,7 +114,16 @@ after(async () => {
 
 describe('propeller tasks run', () => {
   it('runs examples/add.wasm with --inputs 2 3 on the reference proplet and prints 5', async () => {
-    const run = await cli(['tasks', 'run', example('add'), '--inputs', '2', '3', '--proplet-id', reference.id]);
+    const run = await cli([
+      'tasks',
+      'run',
+      example('add'),
+      '--inputs',
+      '2',
+      '3',
+      '--proplet-id',
+      reference.id,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, '5\n');
     // Not a terminal: no spinner, nothing else on stderr.
@@ -122,7 +131,15 @@ describe('propeller tasks run', () => {
   });
 
   it("takes upstream's form of the inputs too (--inputs 40,2), and --output json prints the task", async () => {
-    const task = await json(['tasks', 'run', example('add'), '--inputs', '40,2', '--proplet-id', reference.id]);
+    const task = await json([
+      'tasks',
+      'run',
+      example('add'),
+      '--inputs',
+      '40,2',
+      '--proplet-id',
+      reference.id,
+    ]);
     assert.equal(task.state, TaskState.Completed);
     assert.equal(task.name, 'add');
     assert.deepEqual(task.inputs, ['40', '2']);
@@ -134,8 +151,6 @@ describe('propeller tasks run', () => {
       'tasks',
       'run',
       example('trap'),
-      '--name',
-      'run',
       '--proplet-id',
       reference.id,
       '--timeout',
@@ -178,6 +193,7 @@ describe('propeller tasks', () => {
     assert.deepEqual(created.metadata, { tag });
     assert.equal(created.proplet_id, proplet.id);
     assert.equal(created.daemon, false);
+    assert.equal((await json(['tasks', 'create', 'cli-daemon', '--daemon'])).daemon, true);
     assert.equal(typeof created.file, 'string');
 
     const view = await ok(['tasks', 'view', created.id]);
@@ -191,13 +207,14 @@ describe('propeller tasks', () => {
     assert.match(lines[1] ?? '', new RegExp(`^${created.id} +cli-one +Pending`));
     assert.equal(lines[2], '(2-2 of 2)');
 
-    // Only --name and --daemon are sent: the priority and the inputs are kept.
-    const updated = await json(['tasks', 'update', created.id, '--name', 'cli-renamed', '--daemon']);
+    // Only --name and --env are sent: the priority and the inputs are kept.
+    const updated = await json(['tasks', 'update', created.id, '--name', 'cli-renamed', '--env', 'C=3']);
     assert.equal(updated.name, 'cli-renamed');
-    assert.equal(updated.daemon, true);
+    assert.deepEqual(updated.env, { C: '3' });
     assert.equal(updated.priority, 7);
     assert.deepEqual(updated.inputs, ['2', '3']);
-    assert.equal((await json(['tasks', 'update', created.id, '--no-daemon'])).daemon, false);
+    // A flag that PUT /tasks/{id} would ignore is refused rather than silently dropped.
+    assert.equal((await cli(['tasks', 'update', created.id, '--daemon'])).code, 2);
 
     assert.equal(await ok(['tasks', 'delete', created.id]), `deleted task ${created.id}\n`);
     const gone = await cli(['tasks', 'view', created.id]);
@@ -207,7 +224,15 @@ describe('propeller tasks', () => {
   });
 
   it('starts a task, prints its results and metrics, and uploads a module', async () => {
-    const task = await json(['tasks', 'create', 'cli-start', '--file', moduleFile, '--proplet-id', proplet.id]);
+    const task = await json([
+      'tasks',
+      'create',
+      'cli-start',
+      '--file',
+      moduleFile,
+      '--proplet-id',
+      proplet.id,
+    ]);
     assert.match(await ok(['tasks', 'start', task.id]), /^started +true$/m);
     await untilState(task.id, TaskState.Completed);
     assert.equal(await ok(['tasks', 'results', task.id]), 'ran cli-start\n');
@@ -298,8 +323,15 @@ describe('propeller jobs and workflows', () => {
     assert.equal(created.tasks.length, 2);
     const id: string = created.job_id;
 
-    assert.match(await ok(['jobs', 'list', '-l', '100']), new RegExp(`^${id} +${name} +parallel +Pending +2 `, 'm'));
-    assert.ok((await json(['jobs', 'list', '--status', 'pending', '-l', '100'])).jobs.some((j: any) => j.job_id === id));
+    assert.match(
+      await ok(['jobs', 'list', '-l', '100']),
+      new RegExp(`^${id} +${name} +parallel +Pending +2 `, 'm'),
+    );
+    assert.ok(
+      (await json(['jobs', 'list', '--status', 'pending', '-l', '100'])).jobs.some(
+        (j: any) => j.job_id === id,
+      ),
+    );
     const view = await ok(['jobs', 'view', id]);
     assert.match(view, /^execution_mode +parallel$/m);
     assert.match(view, /^tasks:\nID +NAME +STATE/m);

@@ -14,7 +14,9 @@ export function addPropletCommands(program: Command): void {
   const proplets = program.command('proplets').description('inspect the proplets (workers)');
 
   page(proplets.command('list').description('list proplets'), 'proplets')
-    .addOption(new Option('--status <status>', 'only active or inactive ones').choices(['active', 'inactive']))
+    .addOption(
+      new Option('--status <status>', 'only active or inactive ones').choices(['active', 'inactive']),
+    )
     .action(
       async (flags: { offset: number; limit: number; status?: 'active' | 'inactive' }, command: Command) => {
         printPage(command, await clientFor(command).proplets.list(flags), 'proplets', PROPLET_COLUMNS);

@@ -40,7 +40,7 @@ export function addTaskCommands(program: Command): void {
       },
     );
 
-  addTaskOptions(tasks.command('update <id>').description('change a task'), { withName: true }).action(
+  addTaskOptions(tasks.command('update <id>').description('change a task'), { forUpdate: true }).action(
     async (id: string, flags: Parameters<typeof taskBody>[0], command: Command) => {
       printRecord(command, await clientFor(command).tasks.update(id, await taskBody(flags)));
     },
