@@ -4,6 +4,7 @@ import { clientFor, globalOptions } from '../context.ts';
 import { readBytes } from '../files.ts';
 import { list } from '../option-parsers.ts';
 import { printRecord, write } from '../output.ts';
+import { resultText } from '../result-text.ts';
 import { CliError } from '../report-error.ts';
 import { startSpinner } from '../spinner.ts';
 import { nameFromFile } from '../task-options.ts';
@@ -54,7 +55,7 @@ export function addRunCommand(tasks: Command): void {
           );
         }
         if (globalOptions(command).output !== 'json') {
-          write(typeof done.results === 'string' ? done.results : JSON.stringify(done.results ?? null));
+          write(resultText(done.results));
         }
       },
     );

@@ -4,6 +4,7 @@ import { clientFor } from '../context.ts';
 import { readBytes } from '../files.ts';
 import { keyValue, list, nonNegativeInteger } from '../option-parsers.ts';
 import { printDone, printPage, printRecord, write } from '../output.ts';
+import { resultText } from '../result-text.ts';
 import { addTaskOptions, taskBody } from '../task-options.ts';
 import { addRunCommand } from './task-run.ts';
 
@@ -90,7 +91,8 @@ export function addTaskCommands(program: Command): void {
     .action(async (id: string, _flags: unknown, command: Command) => {
       const body = await clientFor(command).tasks.results(id);
       if (command.optsWithGlobals<{ output: string }>().output === 'json') printRecord(command, body);
-      else write(typeof body.results === 'string' ? body.results : JSON.stringify(body.results ?? null));
+      // Before the task has a result (null), an empty line: `null` would read as what the module returned.
+      else write(resultText(body.results));
     });
 
   tasks
