@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,18 @@ after(async () => {
   await proplet?.stop();
   await harness?.close();
   if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('the propeller bin', () => {
+  it("is the package's `propeller` command, and prints its usage with --help (exit 0)", async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
+    assert.equal(pkg.bin.propeller, 'bin/propeller.mjs');
+    const help = await ok(['--help']);
+    for (const group of ['tasks', 'proplets', 'jobs', 'workflows', 'health']) {
+      assert.match(help, new RegExp(`^  ${group} `, 'm'));
+    }
+    assert.match(await ok(['tasks', 'list', '--help']), /-o, --offset <n>.*\n.*-l, --limit <n>/s);
+  });
 });
 
 describe('propeller tasks run', () => {
