@@ -14,6 +14,7 @@ export function startSpinner(text: string, stream: NodeJS.WriteStream = process.
   const started = Date.now();
   let label = text;
   let frame = 0;
+  let stopped = false;
   const draw = () => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     stream.write(`\r\x1b[2K${FRAMES[frame++ % FRAMES.length]} ${label} (${seconds} s)`);
@@ -25,6 +26,8 @@ export function startSpinner(text: string, stream: NodeJS.WriteStream = process.
       label = next;
     },
     stop: () => {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       stream.write('\r\x1b[2K');
     },

@@ -172,6 +172,47 @@ describe('propeller tasks run', () => {
     assert.equal(run.stdout, '');
     assert.match(run.stderr, /^error: task [0-9a-f-]+ failed: .+/);
   });
+  it('gives up after --timeout, stops the task it made, and exits 1', async () => {
+    const run = await cli(['tasks', 'run', example('loop'), '--proplet-id', reference.id, '--timeout', '3s']);
+    assert.equal(run.code, 1);
+    const match =
+      /^error: task ([0-9a-f-]+) did not reach .* within 3000 ms; last state: \w+; stopped it\n$/.exec(
+        run.stderr,
+      );
+    assert.ok(match, run.stderr);
+    await untilState(match[1]!, TaskState.Failed);
+  });
+
+  it('on Ctrl-C (SIGINT) stops the task it made and exits 130', async () => {
+    const before = new Set(
+      (await request(harness.baseUrl, 'GET', '/tasks?limit=100')).body.tasks.map((t: any) => t.id),
+    );
+    const child = spawn(
+      process.execPath,
+      [BIN, 'tasks', 'run', example('loop'), '--proplet-id', reference.id],
+      {
+        cwd: ROOT,
+        env: { ...process.env, PROPELLER_MANAGER_URL: harness.baseUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'close');
+    const task = await waitFor(
+      async () => {
+        const { tasks } = (await request(harness.baseUrl, 'GET', '/tasks?limit=100')).body;
+        return tasks.find((t: any) => !before.has(t.id) && t.state === TaskState.Running);
+      },
+      'the loop task running',
+      30_000,
+    );
+    child.kill('SIGINT');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 130, stderr);
+    assert.equal(stderr, `error: interrupted; stopped task ${task.id}\n`);
+    await untilState(task.id, TaskState.Failed);
+  });
 });
 
 describe('propeller tasks', () => {

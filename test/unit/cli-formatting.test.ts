@@ -82,6 +82,8 @@ describe('spinner', () => {
     const tty = stream(true);
     const spinner = startSpinner('running task t', tty.stream);
     spinner.stop();
+    spinner.stop();
+    assert.equal(tty.writes.filter((text) => text === '\r\x1b[2K').length, 1);
     assert.match(tty.writes[0] ?? '', /running task t \(0\.\d s\)$/);
     assert.equal(tty.writes.at(-1), '\r\x1b[2K');
   });

@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { stateName, TaskState, TERMINAL_STATES } from '../../sdk/index.ts';
+import {
+  stateName,
+  TaskState,
+  TERMINAL_STATES,
+  WaitForTimeoutError,
+  type PropellerClient,
+} from '../../sdk/index.ts';
 import { clientFor, globalOptions } from '../context.ts';
 import { readBytes } from '../files.ts';
 import { list } from '../option-parsers.ts';
@@ -38,15 +44,29 @@ export function addRunCommand(tasks: Command): void {
           ...(flags.inputs ? { inputs: flags.inputs } : {}),
           ...(flags.propletId ? { proplet_id: flags.propletId } : {}),
         });
+        // Ctrl-C ends the wait; either way the task this command made is not left running behind it. A
+        // listener for every SIGINT (not once): on a terminal, bin/propeller.mjs passes on the one the child
+        // got already, and the second must not kill it before the stop is sent.
+        const interrupt = new AbortController();
+        const onSigint = () => interrupt.abort();
+        process.on('SIGINT', onSigint);
         const spinner = startSpinner(`running task ${task.id}`);
         let done;
         try {
           await client.tasks.start(task.id);
           done = await client.tasks.waitFor(task.id, TERMINAL_STATES, {
             timeoutMs: globalOptions(command).timeout ?? DEFAULT_RUN_TIMEOUT_MS,
+            signal: interrupt.signal,
           });
+        } catch (error) {
+          spinner.stop();
+          await stopQuietly(client, task.id);
+          if (interrupt.signal.aborted) throw new CliError(`interrupted; stopped task ${task.id}`, 130);
+          if (error instanceof WaitForTimeoutError) throw new CliError(`${error.message}; stopped it`);
+          throw error;
         } finally {
           spinner.stop();
+          process.off('SIGINT', onSigint);
         }
         if (globalOptions(command).output === 'json') printRecord(command, done);
         if (done.state !== TaskState.Completed) {
@@ -59,4 +79,9 @@ export function addRunCommand(tasks: Command): void {
         }
       },
     );
+}
+
+/** Stops a task given up on; it may have ended meanwhile (409) or the manager be gone: nothing more to do. */
+async function stopQuietly(client: PropellerClient, taskId: string): Promise<void> {
+  await client.tasks.stop(taskId).catch(() => undefined);
 }
