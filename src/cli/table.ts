@@ -22,8 +22,11 @@ export const stateField = (key = 'state'): Column => ({
   value: (row) => (typeof row[key] === 'number' ? stateName(row[key]) : row[key]),
 });
 
+/** Upstream's "never": Go's zero time, which the wire carries for a time not reached. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
 export function cell(value: unknown): string {
-  if (value === undefined || value === null) return '';
+  if (value === undefined || value === null || value === ZERO_TIME) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
     return String(value);

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import { duration, integer, keyValue, list, nonNegativeInteger } from '../../src/cli/option-parsers.ts';
 import { resultText } from '../../src/cli/result-text.ts';
 import { startSpinner } from '../../src/cli/spinner.ts';
-import { field, renderRecord, renderTable, stateField } from '../../src/cli/table.ts';
+import { cell, field, renderRecord, renderTable, stateField } from '../../src/cli/table.ts';
 
 /** The pure parts of the CLI: option values, the table output, the spinner's terminal check. */
 describe('option parsers', () => {
@@ -60,6 +60,11 @@ describe('table output', () => {
     assert.equal(resultText('5'), '5');
     assert.equal(resultText({ p1: '5' }), '{"p1":"5"}');
     assert.equal(resultText(null), '');
+  });
+
+  it("leaves a time not reached (upstream's zero time) blank rather than year 1", () => {
+    assert.equal(renderRecord({ start_time: '0001-01-01T00:00:00Z' }), 'start_time');
+    assert.equal(cell('2026-12-01T19:59:36.630Z'), '2026-12-01T19:59:36.630Z');
   });
 });
 
