@@ -97,10 +97,13 @@ describe('ingress sessions', () => {
   it('each ingress process holds MANAGER_INGRESS_SESSIONS sessions, and results sent at once through them all are applied', async () => {
     const slots = harness.manager.resources.ingressSlots(1);
     const numerically = async () => (await slots.used()).sort((a, b) => a - b);
-    assert.equal(harness.config.ingressSessions, 4);
-    assert.deepEqual(await numerically(), [0, 1, 2, 3]);
+    // Four on MQTT 5; one on MQTT 3.1.1 (the bare machine's aedes), which has no shared subscriptions.
+    const perProcess = harness.config.mqtt.protocolVersion === 5 ? 4 : 1;
+    const upTo = (count: number) => Array.from({ length: count }, (_, slot) => slot);
+    assert.equal(harness.config.ingressSessions, perProcess);
+    assert.deepEqual(await numerically(), upTo(perProcess));
     await startSecondManager('ingress');
-    assert.deepEqual(await numerically(), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(await numerically(), upTo(2 * perProcess));
 
     const sim = new SimulatedProplet(harness.config.mqtt, () => 'keep-running');
     proplets.push(sim);
@@ -113,7 +116,8 @@ describe('ingress sessions', () => {
       ids.push(id);
     }
     await waitFor(() => sim.starts.length === ids.length, 'every start received');
-    // The broker spreads the burst over the eight sessions of the shared subscription.
+    // The broker spreads the burst over the sessions of the shared subscription (on 3.1.1 each instance gets
+    // every result, and the second copy finds its task finished).
     await Promise.all(ids.map((id) => sim.publishResult(id, `done ${id}`)));
     for (const id of ids) {
       const done = await waitFor(async () => {
